@@ -1,0 +1,36 @@
+// Activation functions for fused epilogues. The activation is a pipeline-overridable constant, so
+// each pipeline compiles only the branch it uses. Codes match `Activation::code` in
+// src/ops/activation.rs, whose `reference` is the specification. NaN propagates through every
+// branch (comparisons with NaN are false, so `x < 0.0` keeps x).
+
+override ACTIVATION: u32 = 0u;
+override ACT_ALPHA: f32 = 0.0;
+override ACT_BETA: f32 = 0.0;
+
+// erf by Abramowitz & Stegun 7.1.26: absolute error below 1.5e-7.
+fn erf_approx(x: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
+        + t * (-1.453152027 + t * 1.061405429))));
+    let magnitude = 1.0 - poly * exp(-x * x);
+    return select(magnitude, -magnitude, x < 0.0);
+}
+
+fn sigmoid(x: f32) -> f32 {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+fn apply_activation(x: f32) -> f32 {
+    switch ACTIVATION {
+        case 1u: { return select(x, 0.0, x < 0.0); }
+        case 2u: { return select(x, ACT_ALPHA * x, x < 0.0); }
+        case 3u: { return select(select(x, ACT_BETA, x > ACT_BETA), ACT_ALPHA, x < ACT_ALPHA); }
+        case 4u: { return sigmoid(x); }
+        case 5u: { return tanh(x); }
+        case 6u: { return x * sigmoid(x); }
+        case 7u: { return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752)); }
+        case 8u: { return clamp(ACT_ALPHA * x + ACT_BETA, 0.0, 1.0); }
+        case 9u: { return x * clamp(x / 6.0 + 0.5, 0.0, 1.0); }
+        default: { return x; }
+    }
+}

@@ -1,0 +1,90 @@
+//! kiln's one error type. Every failure a user can cause (a bad shape, a missing adapter, a missing
+//! GPU feature) is a variant here with the data needed to fix it; kiln does not panic on user input.
+
+use crate::tensor::DType;
+
+/// Everything that can go wrong in kiln.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No adapter matched the requested backend and name filter.
+    #[error("no GPU adapter found (backend: {backend}, name filter: {filter}). {hint}")]
+    NoAdapter {
+        /// The backend that was asked for.
+        backend: String,
+        /// The adapter-name filter in force (`KILN_ADAPTER`), or "none".
+        filter: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A backend name that kiln does not know.
+    #[error("unknown backend '{0}': expected one of auto, vulkan, metal, dx12, gl")]
+    UnknownBackend(String),
+    /// The adapter refused to open a device.
+    #[error("could not open a device on adapter '{adapter}': {detail}")]
+    RequestDevice {
+        /// Adapter name.
+        adapter: String,
+        /// The driver's reason.
+        detail: String,
+    },
+    /// An operation needs a device feature that this adapter lacks.
+    #[error("adapter '{adapter}' lacks {feature}; {hint}")]
+    MissingFeature {
+        /// Adapter name.
+        adapter: String,
+        /// The missing feature.
+        feature: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// Operand shapes that do not fit together.
+    #[error("shape mismatch in {op}: {detail}")]
+    ShapeMismatch {
+        /// The operation that was called.
+        op: &'static str,
+        /// Which shapes disagree and how.
+        detail: String,
+    },
+    /// An operand of the wrong element type.
+    #[error("dtype mismatch in {op}: expected {expected}, got {got}")]
+    DTypeMismatch {
+        /// The operation that was called.
+        op: &'static str,
+        /// The dtype the operation needs.
+        expected: DType,
+        /// The dtype it was given.
+        got: DType,
+    },
+    /// An argument outside its valid range (a group size, a scale, a zero point).
+    #[error("invalid argument to {op}: {detail}")]
+    InvalidArgument {
+        /// The operation that was called.
+        op: &'static str,
+        /// What was wrong with the argument.
+        detail: String,
+    },
+    /// A shader that failed to compile or validate.
+    #[error("shader '{name}' failed to build: {detail}")]
+    Shader {
+        /// The shader program's name.
+        name: String,
+        /// The compiler's message.
+        detail: String,
+    },
+    /// A buffer or dispatch larger than the device allows.
+    #[error("{what} needs {requested}, but the device allows at most {limit}")]
+    LimitExceeded {
+        /// What exceeded the limit.
+        what: &'static str,
+        /// The size asked for.
+        requested: u64,
+        /// The device's limit.
+        limit: u64,
+    },
+    /// An error the GPU driver or wgpu reported while running work.
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
+
+/// kiln's result type.
+pub type Result<T> = std::result::Result<T, Error>;
