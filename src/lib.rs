@@ -16,6 +16,7 @@ pub mod check;
 pub mod device;
 pub mod error;
 pub mod ops;
+pub mod selfcheck;
 pub mod tensor;
 
 pub use error::{Error, Result};

@@ -98,27 +98,31 @@ fn group_params(group_weights: &[f32], symmetric: bool) -> std::result::Result<(
         let zero_point = if symmetric { SYMMETRIC_ZERO_POINT } else { 0 };
         return Ok((f16::ONE, zero_point));
     }
-    let range = max - min;
     let exact_scale = if symmetric {
         min.abs().max(max) / 7.0
     } else {
-        range / 15.0
+        (max - min) / 15.0
     };
+    let zero_point_for = |scale: f16| {
+        let zero_point = round_half_even(-min / f32::from(scale));
+        zero_point.clamp(0.0, f32::from(MAX_Q4)) as u8
+    };
+    let top_level = |scale: f16| f32::from(MAX_Q4 - zero_point_for(scale)) * f32::from(scale);
     let mut scale = f16::from_f32(exact_scale);
-    if !symmetric && f32::from(scale) * 15.0 < range {
+    if !symmetric && scale.is_finite() && top_level(scale) < max - f32::from(scale) / 2.0 {
         scale = f16::from_bits(scale.to_bits() + 1);
     }
     if !scale.is_finite() {
+        let largest = f16::MAX;
         return Err(format!(
-            "weights in [{min}, {max}] need scale {exact_scale}, beyond f16's largest {}",
-            f16::MAX
+            "weights in [{min}, {max}] need scale {exact_scale}, beyond f16's largest {largest}"
         ));
     }
     let scale = scale.max(f16::MIN_POSITIVE);
     let zero_point = if symmetric {
         SYMMETRIC_ZERO_POINT
     } else {
-        round_half_even(-min / f32::from(scale)).clamp(0.0, f32::from(MAX_Q4)) as u8
+        zero_point_for(scale)
     };
     Ok((scale, zero_point))
 }
@@ -157,8 +161,9 @@ impl Q4Weights {
     /// Per group, with the scale rounded to f16 and that rounded scale used to divide:
     /// - symmetric: `scale = amax / 7`, zero point 8;
     /// - asymmetric: the range extended to include 0, `scale = (max - min) / 15`,
-    ///   `zero_point = clamp(round_half_even(-min / scale), 0, 15)`; if rounding to nearest leaves
-    ///   `15 * scale` short of `max - min`, the next f16 up is used so the ends of the range stay
+    ///   `zero_point = clamp(round_half_even(-min / scale), 0, 15)`. In the rare group where the
+    ///   nearest f16 scale and the zero point's rounding together leave the top level more than
+    ///   half a step below `max`, the next f16 scale up is used instead, so every weight stays
     ///   within half a step;
     /// - then `q = clamp(round_half_even(w / scale) + zero_point, 0, 15)`.
     ///
@@ -366,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn dequantized_products_are_exact() {
+    fn dequantized_products_are_exact_and_parts_rebuild() {
         let weights = test_values(4 * 96, 9, 37.0);
         let q4 = Q4Weights::quantize(&weights, 4, 96, G32, false).unwrap();
         for (index, value) in q4.dequantize().into_iter().enumerate() {
@@ -376,6 +381,10 @@ mod tests {
             let exact = steps * f64::from(q4.scales[group]);
             assert_eq!(f64::from(value), exact, "index {index}");
         }
+        let values: Vec<u8> = (0..4 * 96).map(|i| q4.value_q(i / 96, i % 96)).collect();
+        let (scales, zero_points) = (q4.scales.clone(), q4.zero_points.clone());
+        let rebuilt = Q4Weights::from_parts(4, 96, G32, &values, scales, zero_points);
+        assert_eq!(rebuilt.unwrap(), q4);
     }
 
     #[test]
@@ -384,10 +393,15 @@ mod tests {
         assert_eq!((zeros.scales[0], zeros.zero_points[0]), (f16::ONE, 0));
         let tiny = Q4Weights::quantize(&[1e-9, -3e-9], 1, 2, G32, true).unwrap();
         assert_eq!(tiny.scales[0], f16::MIN_POSITIVE);
-        // 15.0037 / 15 rounds to the f16 1.0, whose 15 steps fall short: the scale rounds up.
+        // A range of 15.0037 rounds to the f16 scale 1.0; from 0 its levels reach 15, within half a
+        // step of the top, but from -1.5 the zero point rounds to 2 and the top level 13 falls
+        // short of 13.5037 by more than half a step, so the scale steps up to the next f16.
         let range = 15.0 * (1.0 + 2f32.powi(-12));
-        let short = Q4Weights::quantize(&[0.0, range], 1, 2, G32, false).unwrap();
+        let covered = Q4Weights::quantize(&[0.0, range], 1, 2, G32, false).unwrap();
+        assert_eq!(covered.scales[0], f16::ONE);
+        let short = Q4Weights::quantize(&[-1.5, range - 1.5], 1, 2, G32, false).unwrap();
         assert_eq!(short.scales[0], f16::from_bits(f16::ONE.to_bits() + 1));
+        assert_eq!(short.zero_points[0], 1);
     }
 
     #[test]
@@ -424,16 +438,6 @@ mod tests {
             let round_trip = Q4GroupSize::from_elements(group_size.elements());
             assert_eq!(round_trip.ok(), Some(group_size));
         }
-    }
-
-    #[test]
-    fn from_parts_rebuilds_quantized_weights() {
-        let weights = test_values(140, 4, 1.0);
-        let q4 = Q4Weights::quantize(&weights, 2, 70, G64, false).unwrap();
-        let values: Vec<u8> = (0..140).map(|i| q4.value_q(i / 70, i % 70)).collect();
-        let (scales, zero_points) = (q4.scales.clone(), q4.zero_points.clone());
-        let rebuilt = Q4Weights::from_parts(2, 70, G64, &values, scales, zero_points);
-        assert_eq!(rebuilt.unwrap(), q4);
     }
 
     #[test]

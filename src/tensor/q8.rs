@@ -75,19 +75,11 @@ pub struct Q8Activations {
 /// value), zero-filling the padding.
 fn pad_rows(op: &'static str, values: &[i8], rows: usize, cols: usize) -> Result<(usize, Vec<i8>)> {
     let row_stride = cols.div_ceil(4) * 4;
-    let padded_len = rows
-        .checked_mul(row_stride)
-        .ok_or_else(|| Error::InvalidArgument {
-            op,
-            detail: format!(
-                "[{rows}, {cols}] padded to {row_stride} bytes per row overflows usize"
-            ),
-        })?;
-    let mut data = vec![0i8; padded_len];
-    for (padded_row, row_values) in data
-        .chunks_exact_mut(row_stride)
-        .zip(values.chunks_exact(cols))
-    {
+    let detail = format!("[{rows}, {cols}] padded to {row_stride} bytes per row overflows usize");
+    let padded_len = rows.checked_mul(row_stride);
+    let mut data = vec![0i8; padded_len.ok_or(Error::InvalidArgument { op, detail })?];
+    let padded_rows = data.chunks_exact_mut(row_stride);
+    for (padded_row, row_values) in padded_rows.zip(values.chunks_exact(cols)) {
         padded_row[..cols].copy_from_slice(row_values);
     }
     Ok((row_stride, data))
@@ -151,11 +143,8 @@ impl Q8Weights {
                     detail: format!("row {row}: {error}"),
                 })?;
             let zero_point = params.zero_point as i8;
-            values.extend(
-                row_weights
-                    .iter()
-                    .map(|&w| quantize_i8(w, params.scale, zero_point)),
-            );
+            let quantize = |&w: &f32| quantize_i8(w, params.scale, zero_point);
+            values.extend(row_weights.iter().map(quantize));
             scales.push(params.scale);
             zero_points.push(zero_point);
         }
@@ -174,14 +163,12 @@ impl Q8Weights {
         let op = "Q8Weights::from_parts";
         check_matrix_len(op, values.len(), rows, cols)?;
         if scales.len() != rows || zero_points.len() != rows {
-            return Err(Error::ShapeMismatch {
-                op,
-                detail: format!(
-                    "{rows} rows need {rows} scales and zero points, got {} and {}",
-                    scales.len(),
-                    zero_points.len()
-                ),
-            });
+            let (scale_count, zero_point_count) = (scales.len(), zero_points.len());
+            let detail = format!(
+                "{rows} rows need {rows} scales and zero points, got {scale_count} and \
+                 {zero_point_count}"
+            );
+            return Err(Error::ShapeMismatch { op, detail });
         }
         for (row, &scale) in scales.iter().enumerate() {
             check_scale(op, scale, &format!("scale of row {row}"))?;
@@ -209,25 +196,20 @@ impl Q8Weights {
     pub fn value(&self, row: usize, col: usize) -> i8 {
         assert!(
             row < self.rows && col < self.cols,
-            "({row}, {col}) outside [{}, {}]",
-            self.rows,
-            self.cols
+            "({row}, {col}) is out of bounds"
         );
         self.data[row * self.row_stride + col]
     }
 
     /// The dequantized weights, row-major `[rows, cols]` without padding.
     pub fn dequantize(&self) -> Vec<f32> {
-        let scales = self.scales.iter().zip(&self.zero_points);
-        self.data
-            .chunks_exact(self.row_stride)
-            .zip(scales)
-            .flat_map(|(row, (&scale, &zero_point))| {
-                row[..self.cols]
-                    .iter()
-                    .map(move |&q| dequantize(q.into(), scale, zero_point.into()))
-            })
-            .collect()
+        let mut values = Vec::with_capacity(self.rows * self.cols);
+        for (row, padded_row) in self.data.chunks_exact(self.row_stride).enumerate() {
+            let (scale, zero_point) = (self.scales[row], self.zero_points[row]);
+            let dequantize_one = |&q: &i8| dequantize(q.into(), scale, zero_point.into());
+            values.extend(padded_row[..self.cols].iter().map(dequantize_one));
+        }
+        values
     }
 
     /// The padded data as bytes: `rows * row_stride` of them, a multiple of 4.
@@ -249,28 +231,21 @@ impl Q8Activations {
         let op = "Q8Activations::quantize";
         check_matrix_len(op, values.len(), rows, cols)?;
         check_scale(op, scale, "scale")?;
-        let quantized: Vec<i8> = values
-            .iter()
-            .map(|&x| quantize_i8(x, scale, zero_point))
-            .collect();
-        Self::build(op, rows, cols, &quantized, scale, zero_point)
+        let quantize = |&x: &f32| quantize_i8(x, scale, zero_point);
+        let quantized: Vec<i8> = values.iter().map(quantize).collect();
+        Self::from_parts(rows, cols, &quantized, scale, zero_point)
     }
 
-    /// Quantizes activations with a scale and zero point picked from their own min/max:
-    /// [`Q8Scheme::Asymmetric`] uses the full int8 range with a zero point, [`Q8Scheme::Symmetric`]
-    /// zero point 0. Non-finite values are an error. An all-zero tensor gets scale 1.0.
+    /// Quantizes activations with a scale and zero point picked from their own min/max by
+    /// [`minmax_params`]: [`Q8Scheme::Asymmetric`] uses the full int8 range with a zero point,
+    /// [`Q8Scheme::Symmetric`] zero point 0. Non-finite values are an error. An all-zero tensor
+    /// gets scale 1.0.
     pub fn calibrate(values: &[f32], rows: usize, cols: usize, scheme: Q8Scheme) -> Result<Self> {
         let op = "Q8Activations::calibrate";
         check_matrix_len(op, values.len(), rows, cols)?;
         check_finite(op, values, cols)?;
         let (min, max) = min_max(values);
-        let params =
-            minmax_params(min, max, -128, 127, scheme == Q8Scheme::Symmetric).map_err(|error| {
-                Error::InvalidArgument {
-                    op,
-                    detail: error.to_string(),
-                }
-            })?;
+        let params = minmax_params(min, max, -128, 127, scheme == Q8Scheme::Symmetric)?;
         Self::quantize(values, rows, cols, params.scale, params.zero_point as i8)
     }
 
@@ -282,45 +257,7 @@ impl Q8Activations {
         scale: f32,
         zero_point: i8,
     ) -> Result<Self> {
-        Self::build(
-            "Q8Activations::from_parts",
-            rows,
-            cols,
-            values,
-            scale,
-            zero_point,
-        )
-    }
-
-    /// Builds activations from uint8 values and zero point by subtracting 128 from both, which
-    /// leaves every dequantized value unchanged.
-    pub fn from_u8(
-        values: &[u8],
-        rows: usize,
-        cols: usize,
-        scale: f32,
-        zero_point: u8,
-    ) -> Result<Self> {
-        let shifted: Vec<i8> = values.iter().map(|&q| q.wrapping_sub(128) as i8).collect();
-        Self::build(
-            "Q8Activations::from_u8",
-            rows,
-            cols,
-            &shifted,
-            scale,
-            zero_point.wrapping_sub(128) as i8,
-        )
-    }
-
-    /// Validates and pads `[rows, cols]` values, reporting errors as `op`.
-    fn build(
-        op: &'static str,
-        rows: usize,
-        cols: usize,
-        values: &[i8],
-        scale: f32,
-        zero_point: i8,
-    ) -> Result<Self> {
+        let op = "Q8Activations::from_parts";
         check_matrix_len(op, values.len(), rows, cols)?;
         check_scale(op, scale, "scale")?;
         let (row_stride, data) = pad_rows(op, values, rows, cols)?;
@@ -334,6 +271,23 @@ impl Q8Activations {
         })
     }
 
+    /// Builds activations from uint8 values and zero point by subtracting 128 from both, which
+    /// leaves every dequantized value unchanged.
+    pub fn from_u8(
+        values: &[u8],
+        rows: usize,
+        cols: usize,
+        scale: f32,
+        zero_point: u8,
+    ) -> Result<Self> {
+        let op = "Q8Activations::from_u8";
+        check_matrix_len(op, values.len(), rows, cols)?;
+        check_scale(op, scale, "scale")?;
+        let shifted: Vec<i8> = values.iter().map(|&q| q.wrapping_sub(128) as i8).collect();
+        let shifted_zero_point = zero_point.wrapping_sub(128) as i8;
+        Self::from_parts(rows, cols, &shifted, scale, shifted_zero_point)
+    }
+
     /// The quantized value at `(row, col)`.
     ///
     /// # Panics
@@ -341,9 +295,7 @@ impl Q8Activations {
     pub fn value(&self, row: usize, col: usize) -> i8 {
         assert!(
             row < self.rows && col < self.cols,
-            "({row}, {col}) outside [{}, {}]",
-            self.rows,
-            self.cols
+            "({row}, {col}) is out of bounds"
         );
         self.data[row * self.row_stride + col]
     }
@@ -367,47 +319,34 @@ impl Q8Activations {
 mod tests {
     use super::*;
     use crate::tensor::quant::test_values;
+    use Q8Scheme::{Asymmetric, Symmetric};
 
-    /// Slack on the half-step round-trip bound for the two f32 roundings (`x / scale` and the
-    /// dequantizing product): a few ulps of the value.
-    fn round_trip_tolerance(x: f32, scale: f32) -> f32 {
-        scale / 2.0 + 4.0 * f32::EPSILON * x.abs().max(scale)
-    }
-
-    fn assert_padded(data: &[i8], bytes: &[u8], rows: usize, cols: usize, row_stride: usize) {
-        assert_eq!(row_stride % 4, 0, "cols {cols}");
-        assert!(row_stride >= cols && row_stride < cols + 4, "cols {cols}");
-        assert_eq!(data.len(), rows * row_stride);
-        assert_eq!(bytes.len() % 4, 0);
-        for row in data.chunks_exact(row_stride) {
-            assert!(
-                row[cols..].iter().all(|&q| q == 0),
-                "padding of cols {cols}"
-            );
-        }
+    /// Asserts `|back - x| <= scale / 2`, plus slack for the two f32 roundings (`x / scale` and
+    /// the dequantizing product): a few ulps of the value.
+    fn assert_within_half_step(x: f32, back: f32, scale: f32) {
+        let tolerance = scale / 2.0 + 4.0 * f32::EPSILON * x.abs().max(scale);
+        let error = (back - x).abs();
+        assert!(error <= tolerance, "{x} -> {back} with scale {scale}");
     }
 
     #[test]
     fn rows_are_padded_to_four_bytes() {
         for cols in [1, 3, 4, 5, 17] {
             let values = test_values(3 * cols, cols as u64, 2.0);
-            let weights = Q8Weights::quantize(&values, 3, cols, Q8Scheme::Asymmetric).unwrap();
-            assert_padded(
-                &weights.data,
-                weights.as_bytes(),
-                3,
-                cols,
-                weights.row_stride,
-            );
-            let activations =
-                Q8Activations::calibrate(&values, 3, cols, Q8Scheme::Asymmetric).unwrap();
-            assert_padded(
-                &activations.data,
-                activations.as_bytes(),
-                3,
-                cols,
-                activations.row_stride,
-            );
+            let weights = Q8Weights::quantize(&values, 3, cols, Asymmetric).unwrap();
+            let activations = Q8Activations::calibrate(&values, 3, cols, Asymmetric).unwrap();
+            for (data, row_stride) in [
+                (&weights.data, weights.row_stride),
+                (&activations.data, activations.row_stride),
+            ] {
+                assert_eq!(row_stride, cols.div_ceil(4) * 4, "cols {cols}");
+                assert_eq!(data.len(), 3 * row_stride, "cols {cols}");
+                let padding_is_zero = |row: &[i8]| row[cols..].iter().all(|&q| q == 0);
+                let mut padded_rows = data.chunks_exact(row_stride);
+                assert!(padded_rows.all(padding_is_zero), "cols {cols}");
+            }
+            assert_eq!(weights.as_bytes().len(), 3 * weights.row_stride);
+            assert_eq!(activations.as_bytes().len(), 3 * activations.row_stride);
         }
     }
 
@@ -415,55 +354,35 @@ mod tests {
     fn round_trip_is_within_half_a_step() {
         let (rows, cols) = (5, 37);
         let mut values = test_values(rows * cols, 11, 3.0);
-        values[cols..2 * cols]
-            .iter_mut()
-            .for_each(|x| *x = x.abs() + 0.5); // an all-positive row
-        for scheme in [Q8Scheme::Symmetric, Q8Scheme::Asymmetric] {
+        for x in &mut values[cols..2 * cols] {
+            *x = x.abs() + 0.5; // an all-positive row
+        }
+        for scheme in [Symmetric, Asymmetric] {
             let weights = Q8Weights::quantize(&values, rows, cols, scheme).unwrap();
             for (index, (&x, back)) in values.iter().zip(weights.dequantize()).enumerate() {
-                let tolerance = round_trip_tolerance(x, weights.scales[index / cols]);
-                assert!(
-                    (back - x).abs() <= tolerance,
-                    "{scheme:?} index {index}: {x} -> {back}"
-                );
+                assert_within_half_step(x, back, weights.scales[index / cols]);
             }
             let activations = Q8Activations::calibrate(&values, rows, cols, scheme).unwrap();
             for (&x, back) in values.iter().zip(activations.dequantize()) {
-                assert!(
-                    (back - x).abs() <= round_trip_tolerance(x, activations.scale),
-                    "{x} -> {back}"
-                );
+                assert_within_half_step(x, back, activations.scale);
             }
         }
-        let symmetric = Q8Weights::quantize(&values, rows, cols, Q8Scheme::Symmetric).unwrap();
-        assert!(symmetric
-            .zero_points
-            .iter()
-            .all(|&zero_point| zero_point == 0));
+        let symmetric = Q8Weights::quantize(&values, rows, cols, Symmetric).unwrap();
+        assert_eq!(symmetric.zero_points, vec![0; rows]);
     }
 
     #[test]
-    fn out_of_range_values_saturate() {
-        let activations =
-            Q8Activations::quantize(&[100.0, -100.0, 1.0, f32::NAN], 1, 4, 0.5, 3).unwrap();
+    fn saturates_and_sums_rows() {
+        let values = [100.0, -100.0, 1.0, f32::NAN];
+        let activations = Q8Activations::quantize(&values, 1, 4, 0.5, 3).unwrap();
         assert_eq!(activations.data[..4], [127, -128, 5, 3]);
-    }
-
-    #[test]
-    fn row_sums_match_values() {
-        let (rows, cols) = (4, 9);
-        let weights = Q8Weights::quantize(
-            &test_values(rows * cols, 3, 1.0),
-            rows,
-            cols,
-            Q8Scheme::Asymmetric,
-        )
-        .unwrap();
-        for row in 0..rows {
-            let expected: i32 = (0..cols)
-                .map(|col| i32::from(weights.value(row, col)))
-                .sum();
-            assert_eq!(weights.row_sums[row], expected);
+        let weights =
+            Q8Weights::from_parts(2, 3, &[127, 127, 127, -128, 5, 0], vec![1.0; 2], vec![0; 2]);
+        assert_eq!(weights.unwrap().row_sums, vec![381, -123]);
+        let quantized = Q8Weights::quantize(&test_values(36, 3, 1.0), 4, 9, Asymmetric).unwrap();
+        for row in 0..4 {
+            let sum: i32 = (0..9).map(|col| i32::from(quantized.value(row, col))).sum();
+            assert_eq!(quantized.row_sums[row], sum);
         }
     }
 
@@ -471,76 +390,42 @@ mod tests {
     fn quantize_kn_transposes() {
         let (k, n) = (6, 3);
         let kn = test_values(k * n, 5, 1.0);
-        let nk: Vec<f32> = (0..n)
-            .flat_map(|col| (0..k).map(move |row| (row, col)))
-            .map(|(row, col)| kn[row * n + col])
+        let nk: Vec<f32> = (0..n * k)
+            .map(|index| kn[index % k * n + index / k])
             .collect();
-        let from_kn = Q8Weights::quantize_kn(&kn, k, n, Q8Scheme::Symmetric).unwrap();
-        assert_eq!(
-            from_kn,
-            Q8Weights::quantize(&nk, n, k, Q8Scheme::Symmetric).unwrap()
-        );
+        let from_kn = Q8Weights::quantize_kn(&kn, k, n, Symmetric).unwrap();
+        assert_eq!(from_kn, Q8Weights::quantize(&nk, n, k, Symmetric).unwrap());
     }
 
     #[test]
     fn rejects_bad_inputs() {
-        let shape = |result: Result<Q8Weights>| matches!(result, Err(Error::ShapeMismatch { .. }));
-        let invalid =
-            |result: Result<Q8Weights>| matches!(result, Err(Error::InvalidArgument { .. }));
-        assert!(shape(Q8Weights::from_parts(
-            2,
-            2,
-            &[0; 3],
-            vec![1.0; 2],
-            vec![0; 2]
-        )));
-        assert!(shape(Q8Weights::from_parts(
-            2,
-            2,
-            &[0; 4],
-            vec![1.0; 1],
-            vec![0; 2]
-        )));
-        assert!(shape(Q8Weights::from_parts(
-            2,
-            2,
-            &[0; 4],
-            vec![1.0; 2],
-            vec![0; 3]
-        )));
-        assert!(invalid(Q8Weights::from_parts(
-            2,
-            2,
-            &[0; 4],
-            vec![1.0, 0.0],
-            vec![0; 2]
-        )));
-        assert!(invalid(Q8Weights::from_parts(
-            2,
-            2,
-            &[0; 4],
-            vec![-1.0, 1.0],
-            vec![0; 2]
-        )));
+        let shape = |result| matches!(result, Err(Error::ShapeMismatch { .. }));
+        let invalid = |result| matches!(result, Err(Error::InvalidArgument { .. }));
+        let build = |values: &[i8], scales: &[f32], zero_points: &[i8]| {
+            let parts = (scales.to_vec(), zero_points.to_vec());
+            Q8Weights::from_parts(2, 2, values, parts.0, parts.1)
+        };
+        assert!(shape(build(&[0; 3], &[1.0; 2], &[0; 2])));
+        assert!(shape(build(&[0; 4], &[1.0; 1], &[0; 2])));
+        assert!(shape(build(&[0; 4], &[1.0; 2], &[0; 3])));
+        for scale in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            assert!(invalid(build(&[0; 4], &[1.0, scale], &[0; 2])));
+        }
         assert!(invalid(Q8Weights::from_parts(0, 2, &[], vec![], vec![])));
-        let nan_weight = Q8Weights::quantize(&[0.0, 1.0, f32::NAN, 2.0], 2, 2, Q8Scheme::Symmetric);
-        assert!(
-            matches!(&nan_weight, Err(Error::InvalidArgument { detail, .. }) if detail.contains("row 1"))
-        );
+        let nan_weight = Q8Weights::quantize(&[0.0, 1.0, f32::NAN, 2.0], 2, 2, Symmetric);
+        assert!(nan_weight.is_err_and(|error| error.to_string().contains("row 1")));
         assert!(Q8Activations::from_parts(1, 2, &[0; 2], 0.0, 0).is_err());
         assert!(Q8Activations::quantize(&[0.0; 3], 1, 2, 1.0, 0).is_err());
-        assert!(
-            Q8Activations::calibrate(&[0.0, f32::INFINITY], 1, 2, Q8Scheme::Symmetric).is_err()
-        );
+        assert!(Q8Activations::calibrate(&[0.0, f32::INFINITY], 1, 2, Symmetric).is_err());
     }
 
     #[test]
     fn calibrate_all_zero_tensor() {
-        for scheme in [Q8Scheme::Symmetric, Q8Scheme::Asymmetric] {
+        for scheme in [Symmetric, Asymmetric] {
             let activations = Q8Activations::calibrate(&[0.0; 6], 2, 3, scheme).unwrap();
             assert_eq!(activations.scale, 1.0);
-            assert!((0..6)
-                .all(|index| activations.value(index / 3, index % 3) == activations.zero_point));
+            let zero_point = activations.zero_point;
+            assert!((0..6).all(|index| activations.value(index / 3, index % 3) == zero_point));
             assert!(activations.dequantize().iter().all(|&x| x == 0.0));
         }
     }
@@ -550,10 +435,8 @@ mod tests {
         let values: Vec<u8> = (0..=255).collect();
         let (scale, zero_point) = (0.037, 131);
         let activations = Q8Activations::from_u8(&values, 16, 16, scale, zero_point).unwrap();
-        let expected: Vec<f32> = values
-            .iter()
-            .map(|&q| dequantize(q.into(), scale, zero_point.into()))
-            .collect();
+        let dequantize_u8 = |&q: &u8| dequantize(q.into(), scale, zero_point.into());
+        let expected: Vec<f32> = values.iter().map(dequantize_u8).collect();
         assert_eq!(activations.dequantize(), expected);
         assert_eq!((activations.value(0, 0), activations.zero_point), (-128, 3));
     }

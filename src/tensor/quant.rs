@@ -22,11 +22,11 @@ pub fn round_half_even(x: f32) -> f32 {
 }
 
 /// `round_half_even(x / scale) + zero_point`, saturated to `[qmin, qmax]`; NaN maps to the zero
-/// point. The sum is formed in f32 (as ONNX does) and is exact wherever it is not saturated.
+/// point (itself saturated, so the result is always in range). The sum is formed in f32 (as ONNX does) and is exact wherever it is not saturated.
 fn quantize_saturating(x: f32, scale: f32, zero_point: i32, qmin: i32, qmax: i32) -> i32 {
     let shifted = round_half_even(x / scale) + zero_point as f32;
     if shifted.is_nan() {
-        return zero_point;
+        return zero_point.clamp(qmin, qmax);
     }
     shifted.clamp(qmin as f32, qmax as f32) as i32
 }
@@ -185,12 +185,10 @@ pub(crate) fn check_finite(op: &'static str, values: &[f32], cols: usize) -> Res
         None => Ok(()),
         Some(index) => Err(Error::InvalidArgument {
             op,
-            detail: format!(
-                "value at row {}, col {} is {}",
-                index / cols,
-                index % cols,
-                values[index]
-            ),
+            detail: {
+                let (row, col, value) = (index / cols, index % cols, values[index]);
+                format!("value at row {row}, col {col} is {value}")
+            },
         }),
     }
 }
@@ -205,20 +203,18 @@ pub(crate) fn min_max(values: &[f32]) -> (f32, f32) {
 }
 
 /// Deterministic test data shared by the quantization tests: `len` values spread over
-/// `[-amplitude, amplitude]` by a small linear congruential generator.
+/// `[-amplitude, amplitude)` by Knuth's MMIX linear congruential generator.
 #[cfg(test)]
 pub(crate) fn test_values(len: usize, seed: u64, amplitude: f32) -> Vec<f32> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    const MULTIPLIER: u64 = 6_364_136_223_846_793_005;
+    const INCREMENT: u64 = 1_442_695_040_888_963_407;
+    let mut state = seed;
+    let mut next_unit = move || {
+        state = state.wrapping_mul(MULTIPLIER).wrapping_add(INCREMENT);
+        (state >> 40) as f32 / (1u64 << 24) as f32 // the top 24 bits, in [0, 1)
+    };
     (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
-            (unit * 2.0 - 1.0) * amplitude
-        })
+        .map(|_| (next_unit() * 2.0 - 1.0) * amplitude)
         .collect()
 }
 

@@ -56,7 +56,7 @@ pub enum F32LoadPath {
 
 /// Whether `dims` allows vec4 loads of both operands.
 pub fn vec4_loads_fit(dims: &MatmulDims) -> bool {
-    dims.k % 4 == 0 && (dims.b_transposed || dims.n % 4 == 0)
+    dims.k.is_multiple_of(4) && (dims.b_transposed || dims.n.is_multiple_of(4))
 }
 
 /// `act(A·B + bias)` in f32 on the GPU. See [`MatmulDims`] for the accepted shapes.
@@ -88,13 +88,15 @@ pub fn matmul_f32_with_path(
         F32LoadPath::Auto if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
         F32LoadPath::Auto | F32LoadPath::Scalar => &MATMUL_F32_SCALAR,
         F32LoadPath::Vec4 if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
-        F32LoadPath::Vec4 => return Err(Error::InvalidArgument {
-            op: OP,
-            detail: format!(
+        F32LoadPath::Vec4 => {
+            return Err(Error::InvalidArgument {
+                op: OP,
+                detail: format!(
                 "vec4 loads need K % 4 == 0 and (B transposed or N % 4 == 0); got K = {}, N = {}",
                 dims.k, dims.n
             ),
-        }),
+            })
+        }
     };
     let c = GpuTensor::uninit(gpu, &dims.output_shape(a.shape().len()), DType::F32)?;
     let operands = TiledOperands {

@@ -1,0 +1,94 @@
+//! The self-check that `kiln` runs with no arguments: every kernel on the chosen device against its
+//! CPU reference on seeded data, with the worst error, the tolerance it was held to, and the
+//! kernel's throughput. A failing row makes the command exit non-zero.
+
+mod matmul_rows;
+
+use std::time::Instant;
+
+use crate::device::Gpu;
+use crate::error::Result;
+
+/// One line of the self-check table.
+#[derive(Clone, Debug)]
+pub struct CheckRow {
+    /// Kernel and variant, e.g. `matmul f32 vec4`.
+    pub kernel: String,
+    /// Problem size, e.g. `256x256x256`.
+    pub shape: String,
+    /// Largest absolute error against the reference.
+    pub max_abs_error: f64,
+    /// Largest error as a fraction of its element's tolerance (≤ 1 passes; 0 for exact kernels).
+    pub worst_ratio: f64,
+    /// Whether every element was within tolerance.
+    pub passed: bool,
+    /// Throughput measured over repeated runs.
+    pub throughput: Throughput,
+}
+
+/// A throughput figure with its unit.
+#[derive(Clone, Copy, Debug)]
+pub enum Throughput {
+    /// Billions of floating-point (or integer multiply-add) operations per second.
+    Gflops(f64),
+    /// Gigabytes of weights streamed per second (memory-bound kernels).
+    GigabytesPerSecond(f64),
+}
+
+impl std::fmt::Display for Throughput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Throughput::Gflops(value) => write!(f, "{value:.2} GFLOP/s"),
+            Throughput::GigabytesPerSecond(value) => write!(f, "{value:.2} GB/s"),
+        }
+    }
+}
+
+/// Seconds per run of `record` (which records one run of a kernel), averaged over enough runs to
+/// take at least `min_seconds`, after one warm-up run. Wall clock around a synchronized queue.
+pub fn time_per_run(
+    gpu: &Gpu,
+    min_seconds: f64,
+    mut record: impl FnMut() -> Result<()>,
+) -> Result<f64> {
+    record()?;
+    gpu.synchronize()?;
+    let mut runs = 1usize;
+    loop {
+        let start = Instant::now();
+        for _ in 0..runs {
+            record()?;
+        }
+        gpu.synchronize()?;
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed >= min_seconds || runs >= 1 << 16 {
+            return Ok(elapsed / runs as f64);
+        }
+        runs *= 2;
+    }
+}
+
+/// Runs every kernel check on `gpu`.
+pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>> {
+    matmul_rows::rows(gpu)
+}
+
+/// The table as text, one row per kernel.
+pub fn format_table(rows: &[CheckRow]) -> String {
+    let mut text = format!(
+        "{:<28} {:>16} {:>12} {:>10} {:>6} {:>18}\n",
+        "kernel", "shape", "max error", "err/tol", "ok", "throughput"
+    );
+    for row in rows {
+        text.push_str(&format!(
+            "{:<28} {:>16} {:>12.3e} {:>10.3} {:>6} {:>18}\n",
+            row.kernel,
+            row.shape,
+            row.max_abs_error,
+            row.worst_ratio,
+            if row.passed { "yes" } else { "NO" },
+            row.throughput.to_string()
+        ));
+    }
+    text
+}
