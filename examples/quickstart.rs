@@ -6,7 +6,7 @@
 use kiln::check::{compare, SeededRng};
 use kiln::device::Gpu;
 use kiln::ops::matmul::f32::matmul_f32;
-use kiln::ops::matmul::reference::F32_UNIT_ROUNDOFF;
+use kiln::ops::matmul::reference::OutputPrecision;
 use kiln::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions};
 use kiln::ops::Activation;
 use kiln::tensor::GpuTensor;
@@ -40,7 +40,7 @@ fn main() -> kiln::Result<()> {
         "relu(x·Wᵀ + b)",
         &y,
         &reference.values(),
-        &reference.tolerances(F32_UNIT_ROUNDOFF),
+        &reference.tolerances(OutputPrecision::F32),
     );
     println!("{comparison}");
     println!("y[0, ..5] = {:?}", &y[..5]);

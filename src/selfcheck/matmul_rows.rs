@@ -4,7 +4,7 @@ use crate::check::{compare, Comparison, SeededRng};
 use crate::device::Gpu;
 use crate::error::Result;
 use crate::ops::matmul::f32::{matmul_f32_with_path, F32LoadPath};
-use crate::ops::matmul::reference::F32_UNIT_ROUNDOFF;
+use crate::ops::matmul::reference::OutputPrecision;
 use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions};
 use crate::ops::Activation;
 use crate::selfcheck::{time_per_run, CheckRow, Throughput};
@@ -55,7 +55,7 @@ fn f32_rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
             name,
             &got,
             &reference.values(),
-            &reference.tolerances(F32_UNIT_ROUNDOFF),
+            &reference.tolerances(OutputPrecision::F32),
         );
         let seconds = time_per_run(gpu, TIMING_SECONDS, || run().map(drop))?;
         rows.push(row(name, &dims, &comparison, seconds));

@@ -3,7 +3,7 @@
 
 use kiln::check::{compare, SeededRng};
 use kiln::ops::matmul::f32::{matmul_f32_with_path, vec4_loads_fit, F32LoadPath};
-use kiln::ops::matmul::reference::F32_UNIT_ROUNDOFF;
+use kiln::ops::matmul::reference::OutputPrecision;
 use kiln::ops::matmul::{reference_matmul, MatmulOptions};
 use kiln::ops::Activation;
 use kiln::tensor::GpuTensor;
@@ -39,7 +39,7 @@ fn check_case(case: &Case, activation: Activation, with_bias: bool, path: F32Loa
         &label,
         &got,
         &reference.values(),
-        &reference.tolerances(F32_UNIT_ROUNDOFF),
+        &reference.tolerances(OutputPrecision::F32),
     )
     .assert_passed();
 }
@@ -125,7 +125,7 @@ fn large_magnitudes_and_nan_propagate_like_the_reference() {
         "f32 edge values",
         &got,
         &reference.values(),
-        &reference.tolerances(F32_UNIT_ROUNDOFF),
+        &reference.tolerances(OutputPrecision::F32),
     )
     .assert_passed();
     assert!(

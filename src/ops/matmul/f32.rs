@@ -105,6 +105,7 @@ pub fn matmul_f32_with_path(
         bias: bias.map(GpuTensor::buffer),
         c: c.buffer(),
         extra: Vec::new(),
+        constants: vec![tiled::b_transposed_constant(&dims)],
     };
     tiled::launch_tiled(gpu, program, &dims, options, operands, 0)?;
     Ok(c)

@@ -1,6 +1,6 @@
 //! The matmul family: `C = act(A·B + bias)`, batched, with B optionally transposed, in f32, f16,
 //! int8 (W8A8) and int4 weight-only precision. Each dtype's file holds its reference adapter and its
-//! GPU launcher; the plain f64 reference they all reduce to is in [`reference`].
+//! GPU launcher; the plain f64 reference they all reduce to is in [`mod@reference`].
 
 mod dims;
 pub mod f16;

@@ -5,15 +5,35 @@
 //! or without fused multiply-adds, is within γ·Σ|aᵢbᵢ| of the exact value, where γ = K·u/(1 − K·u)
 //! and u = 2⁻²⁴ (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1); the bias adds one
 //! rounding. [`MatmulReference::tolerances`] uses (K + 2)·u·(Σ|aᵢbᵢ| + |bias|), passes that through
-//! the activation's own bound ([`Activation::error_bound`]) and adds the output's rounding.
+//! the activation's own bound ([`Activation::error_bound`]) and adds the output store's error
+//! ([`OutputPrecision`]).
 
 use crate::ops::matmul::MatmulDims;
 use crate::ops::Activation;
 
 /// f32's unit roundoff, 2⁻²⁴.
 pub const F32_UNIT_ROUNDOFF: f64 = 1.0 / 16_777_216.0;
-/// f16's unit roundoff, 2⁻¹¹ (for outputs stored as f16).
-pub const F16_UNIT_ROUNDOFF: f64 = 1.0 / 2048.0;
+
+/// How a kernel stores its output, which adds one last rounding to the error bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputPrecision {
+    /// f32 output: correctly rounded, at most half an f32 ULP, u = 2⁻²⁴ relative.
+    F32,
+    /// f16 output. WGSL lets an f32 → f16 conversion round to either neighbour, so the stored
+    /// value may be one whole f16 ULP away: 2⁻¹⁰ relative for normal values, and 2⁻²⁴ absolute
+    /// (the subnormal spacing) below f16's smallest normal, 2⁻¹⁴.
+    F16,
+}
+
+impl OutputPrecision {
+    /// The bound on the output store's own error for an exact value `out`.
+    pub fn store_error(self, out: f64) -> f64 {
+        match self {
+            OutputPrecision::F32 => F32_UNIT_ROUNDOFF * out.abs(),
+            OutputPrecision::F16 => (out.abs() / 1024.0).max(1.0 / 16_777_216.0),
+        }
+    }
+}
 
 /// The exact product, kept in f64, with what its error bounds need.
 #[derive(Clone, Debug)]
@@ -73,8 +93,8 @@ impl MatmulReference {
     }
 
     /// Per-element absolute tolerances for a kernel that accumulates in f32 and stores its output
-    /// with unit roundoff `output_roundoff` ([`F32_UNIT_ROUNDOFF`] or [`F16_UNIT_ROUNDOFF`]).
-    pub fn tolerances(&self, output_roundoff: f64) -> Vec<f32> {
+    /// in `output` precision.
+    pub fn tolerances(&self, output: OutputPrecision) -> Vec<f32> {
         let accumulation = (self.dims.k as f64 + 2.0) * F32_UNIT_ROUNDOFF;
         self.pre_activation
             .iter()
@@ -84,7 +104,7 @@ impl MatmulReference {
                 let bound = self
                     .activation
                     .error_bound(pre, accumulation * magnitude, out)
-                    + output_roundoff * out.abs();
+                    + output.store_error(out);
                 bound as f32
             })
             .collect()

@@ -27,17 +27,24 @@ pub(crate) struct TiledParams {
     b_groups_per_row: u32,
 }
 
-/// The buffers of one tiled matmul: A, B, the optional bias, C, and any kernel-specific extras
-/// (bindings 5 and up).
+/// The buffers of one tiled matmul: A, B, the optional bias, C, any kernel-specific extras
+/// (bindings 5 and up), and the override constants its loaders declare (beyond the epilogue's).
 pub(crate) struct TiledOperands<'a> {
     pub a: &'a GpuBuffer,
     pub b: &'a GpuBuffer,
     pub bias: Option<&'a GpuBuffer>,
     pub c: &'a GpuBuffer,
     pub extra: Vec<(u32, Binding<'a>)>,
+    pub constants: Vec<OverrideConstant>,
 }
 
-fn to_u32(what: &'static str, value: usize) -> Result<u32> {
+/// The `B_TRANSPOSED` override that the dense B loaders (f32, f16) declare.
+pub(crate) fn b_transposed_constant(dims: &MatmulDims) -> OverrideConstant {
+    ("B_TRANSPOSED", f64::from(u8::from(dims.b_transposed)))
+}
+
+/// `value` as a u32 for a shader parameter, or [`Error::LimitExceeded`].
+pub(crate) fn to_u32(what: &'static str, value: usize) -> Result<u32> {
     u32::try_from(value).map_err(|_| Error::LimitExceeded {
         what,
         requested: value as u64,
@@ -72,7 +79,7 @@ pub(crate) fn launch_tiled(
     to_u32("matmul A elements", dims.batch * dims.m * dims.k)?;
     let mut constants: Vec<OverrideConstant> = options.activation.override_constants().to_vec();
     constants.push(("HAS_BIAS", f64::from(u8::from(operands.bias.is_some()))));
-    constants.push(("B_TRANSPOSED", f64::from(u8::from(dims.b_transposed))));
+    constants.extend_from_slice(&operands.constants);
     let pipeline = gpu.pipeline(program, &constants)?;
     let mut bindings = vec![
         (0, Binding::Storage(operands.a)),
