@@ -3,6 +3,7 @@
 
 mod activation;
 pub mod matmul;
+pub mod sparse;
 
 pub use activation::{erf, Activation};
 

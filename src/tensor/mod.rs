@@ -2,6 +2,8 @@
 //! layouts (Q8 per-channel, Q4 group-wise) that the compression pipeline produces.
 
 mod dtype;
+pub mod bsr;
+pub mod nm_sparse;
 pub mod q4;
 pub mod q8;
 pub mod quant;
