@@ -8,11 +8,10 @@
 // neighbouring words, so loads coalesce) and read the matching 8 activations. Each weight is
 // dequantized exactly, w = (q − zero_point) · scale (an integer in [−15, 15] times an f16 fits
 // f32's significand), and accumulated with fma in f32, so the error bound of an f32 dot product
-// applies unchanged. The 32 partial sums of a row are added by a tree through workgroup memory
-// (portable: no subgroups).
+// applies unchanged. The 32 partial sums of a row are added by gemv_reduce.wgsl (joined before
+// this file).
 // Padding nibbles past K dequantize to 0 and load_a4 returns 0 past K, so the last word needs no
-// special case. Outputs are stored in pairs (one even channel and the next) so that a packed-f16
-// output writes whole words without atomics; ROWS_PER_WORKGROUP is even for that.
+// special case.
 //
 // One operand file joined after this one defines, for its dtype:
 //   fn load_a4(k: u32) -> vec4<f32>                       a[k .. k + 3] (k % 4 == 0), 0 past K
@@ -20,9 +19,6 @@
 // Bindings: 0 = a, 1 = nibbles, 2 = bias (matmul_epilogue.wgsl), 3 = y, 4 = params,
 // 5 = f16 scales two per u32, 6 = zero points four per u32 (declared, with their decoding, in
 // q4_weights.wgsl, which is joined before this file).
-
-const ROWS_PER_WORKGROUP: u32 = 8u;
-const THREADS_PER_ROW: u32 = 32u;
 
 struct GemvParams {
     n: u32,
@@ -34,7 +30,6 @@ struct GemvParams {
 }
 
 @group(0) @binding(4) var<uniform> params: GemvParams;
-var<workgroup> partial_sums: array<f32, 256>;
 
 // Four weights from four nibbles of `word`, starting at bit `shift`.
 fn dequantize4(word: u32, shift: u32, zero_point: f32, scale: f32) -> vec4<f32> {
@@ -48,17 +43,12 @@ fn dequantize4(word: u32, shift: u32, zero_point: f32, scale: f32) -> vec4<f32> 
     return (q - zero_point) * scale;
 }
 
-fn fma4(a: vec4<f32>, w: vec4<f32>, acc: f32) -> f32 {
-    return fma(a.w, w.w, fma(a.z, w.z, fma(a.y, w.y, fma(a.x, w.x, acc))));
-}
-
 @compute @workgroup_size(32, 8, 1)
 fn main(
     @builtin(local_invocation_id) local: vec3<u32>,
     @builtin(workgroup_id) group: vec3<u32>,
 ) {
     let col = group.x * ROWS_PER_WORKGROUP + local.y;
-    let slot = local.y * THREADS_PER_ROW + local.x;
     var acc = 0.0;
     if col < params.n {
         let words_with_k = (params.k + 7u) / 8u;
@@ -72,20 +62,5 @@ fn main(
             acc = fma4(load_a4(k + 4u), dequantize4(nibbles, 16u, zero_point, scale), acc);
         }
     }
-    partial_sums[slot] = acc;
-    workgroupBarrier();
-    for (var stride = THREADS_PER_ROW / 2u; stride > 0u; stride /= 2u) {
-        if local.x < stride {
-            partial_sums[slot] += partial_sums[slot + stride];
-        }
-        workgroupBarrier();
-    }
-    if local.x == 0u && local.y % 2u == 0u && col < params.n {
-        let first = apply_epilogue(partial_sums[slot], col);
-        var second = 0.0;
-        if col + 1u < params.n {
-            second = apply_epilogue(partial_sums[slot + THREADS_PER_ROW], col + 1u);
-        }
-        store_y2(col, first, second);
-    }
+    reduce_rows_and_store(local, col, acc);
 }

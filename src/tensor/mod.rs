@@ -1,8 +1,8 @@
 //! Tensors: shapes, element types, host tensors and their device copies, and the quantized weight
 //! layouts (Q8 per-channel, Q4 group-wise) that the compression pipeline produces.
 
-mod dtype;
 pub mod bsr;
+mod dtype;
 pub mod nm_sparse;
 pub mod q4;
 pub mod q8;

@@ -284,3 +284,21 @@ fn dtype_and_shape_errors_are_reported_not_panics() {
         ));
     }
 }
+
+#[test]
+fn one_row_gemv_with_odd_k_and_n_on_both_paths() {
+    let Some(gpu) = gpu() else { return };
+    // One row times a transposed B runs the dense GEMV; odd K makes weight rows start mid-word.
+    let shapes = [(1, 1), (3, 5), (9, 7), (33, 129), (64, 100)];
+    for path in paths(gpu) {
+        for (index, &(n, k)) in shapes.iter().enumerate() {
+            let case = Case {
+                b_transposed: true,
+                ..Case::new(1, 1, n, k)
+            };
+            assert!(kiln::ops::matmul::gemv::gemv_fits(gpu, &case.dims()));
+            let activation = Activation::ALL[index * 2 % Activation::ALL.len()];
+            check_random(&case, activation, index % 2 == 1, path, 400 + index as u64);
+        }
+    }
+}

@@ -149,3 +149,25 @@ fn shape_errors_are_reported_not_panics() {
     let result = matmul_f32_with_path(gpu, &a, &b, None, &options, F32LoadPath::Vec4);
     assert!(matches!(result, Err(Error::InvalidArgument { .. })));
 }
+
+#[test]
+fn one_row_times_transposed_b_runs_the_gemv_and_matches() {
+    let Some(gpu) = gpu() else { return };
+    let dims_of = |n: usize, k: usize| Case {
+        b_transposed: true,
+        ..Case::new(1, 1, n, k)
+    };
+    let shapes = [(1, 1), (7, 3), (9, 4), (17, 129), (65, 256), (130, 33)];
+    for (index, &(n, k)) in shapes.iter().enumerate() {
+        let case = dims_of(n, k);
+        assert!(kiln::ops::matmul::gemv::gemv_fits(gpu, &case.dims()));
+        let activation = Activation::ALL[index % Activation::ALL.len()];
+        check_case(
+            &case,
+            activation,
+            index % 2 == 0,
+            F32LoadPath::Auto,
+            300 + index as u64,
+        );
+    }
+}

@@ -11,6 +11,7 @@ use half::f16;
 
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::Result;
+use crate::ops::matmul::gemv::{self, GemvOperands};
 use crate::ops::matmul::tiled::{
     self, TiledOperands, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL,
 };
@@ -161,6 +162,20 @@ pub fn matmul_f16_with_path(
         F16Path::Packed => &MATMUL_F16_PACKED,
     };
     let c = new_f16_output(gpu, &dims.output_shape(a.shape().len()), path)?;
+    if gemv::gemv_fits(gpu, &dims) {
+        let program = match path {
+            F16Path::Native => &gemv::GEMV_F16_NATIVE,
+            F16Path::Packed => &gemv::GEMV_F16_PACKED,
+        };
+        let operands = GemvOperands {
+            a: a.buffer(),
+            w: b.buffer(),
+            bias: bias.map(GpuTensor::buffer),
+            y: c.buffer(),
+        };
+        gemv::launch_dense_gemv(gpu, program, &dims, operands, options.activation)?;
+        return Ok(c);
+    }
     let operands = TiledOperands {
         a: a.buffer(),
         b: b.buffer(),

@@ -3,6 +3,7 @@
 
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::{Error, Result};
+use crate::ops::matmul::gemv::{self, GemvOperands};
 use crate::ops::matmul::tiled::{
     self, TiledOperands, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL,
 };
@@ -59,7 +60,8 @@ pub fn vec4_loads_fit(dims: &MatmulDims) -> bool {
     dims.k.is_multiple_of(4) && (dims.b_transposed || dims.n.is_multiple_of(4))
 }
 
-/// `act(A·B + bias)` in f32 on the GPU. See [`MatmulDims`] for the accepted shapes.
+/// `act(A·B + bias)` in f32 on the GPU. See [`MatmulDims`] for the accepted shapes. One row times
+/// a transposed B runs the dense GEMV ([`gemv`]), everything else the tiled kernel.
 pub fn matmul_f32(
     gpu: &Gpu,
     a: &GpuTensor,
@@ -70,7 +72,8 @@ pub fn matmul_f32(
     matmul_f32_with_path(gpu, a, b, bias, options, F32LoadPath::Auto)
 }
 
-/// [`matmul_f32`] with the load path chosen by the caller (tests cover both).
+/// [`matmul_f32`] with the load path chosen by the caller: `Auto` may take the GEMV, an explicit
+/// `Vec4` or `Scalar` always runs the tiled kernel (tests cover every path).
 pub fn matmul_f32_with_path(
     gpu: &Gpu,
     a: &GpuTensor,
@@ -84,6 +87,22 @@ pub fn matmul_f32_with_path(
     b.expect_dtype(OP, DType::F32)?;
     let dims = MatmulDims::infer(OP, a.shape(), b.shape(), options.b_transposed)?;
     tiled::check_bias(OP, bias, dims.n)?;
+    let c = GpuTensor::uninit(gpu, &dims.output_shape(a.shape().len()), DType::F32)?;
+    if path == F32LoadPath::Auto && gemv::gemv_fits(gpu, &dims) {
+        let program = if dims.k.is_multiple_of(4) {
+            &gemv::GEMV_F32_VEC4
+        } else {
+            &gemv::GEMV_F32
+        };
+        let operands = GemvOperands {
+            a: a.buffer(),
+            w: b.buffer(),
+            bias: bias.map(GpuTensor::buffer),
+            y: c.buffer(),
+        };
+        gemv::launch_dense_gemv(gpu, program, &dims, operands, options.activation)?;
+        return Ok(c);
+    }
     let program = match path {
         F32LoadPath::Auto if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
         F32LoadPath::Auto | F32LoadPath::Scalar => &MATMUL_F32_SCALAR,
@@ -98,7 +117,6 @@ pub fn matmul_f32_with_path(
             })
         }
     };
-    let c = GpuTensor::uninit(gpu, &dims.output_shape(a.shape().len()), DType::F32)?;
     let operands = TiledOperands {
         a: a.buffer(),
         b: b.buffer(),

@@ -5,6 +5,7 @@
 mod dims;
 pub mod f16;
 pub mod f32;
+pub mod gemv;
 pub mod int4;
 pub mod int8;
 pub mod reference;
@@ -19,6 +20,7 @@ use crate::device::ShaderProgram;
 pub fn programs() -> Vec<&'static ShaderProgram> {
     let mut programs = vec![&f32::MATMUL_F32_VEC4, &f32::MATMUL_F32_SCALAR];
     programs.extend_from_slice(f16::PROGRAMS);
+    programs.extend_from_slice(gemv::PROGRAMS);
     programs.extend_from_slice(int8::PROGRAMS);
     programs.extend_from_slice(int4::PROGRAMS);
     programs

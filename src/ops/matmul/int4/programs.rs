@@ -7,6 +7,9 @@ use crate::ops::matmul::f16::{
     F16Path, A_F16_PACKED_WGSL, A_F16_WGSL, C_F16_PACKED_WGSL, C_F16_WGSL, ENABLE_F16_WGSL,
 };
 use crate::ops::matmul::f32::{A_F32_WGSL, C_F32_WGSL};
+use crate::ops::matmul::gemv::{
+    GEMV_IO_F16_PACKED_WGSL, GEMV_IO_F16_WGSL, GEMV_IO_F32_WGSL, GEMV_REDUCE_WGSL,
+};
 use crate::ops::matmul::tiled::{ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
 
 const Q4_WEIGHTS_WGSL: &str = include_str!("../../../../shaders/q4_weights.wgsl");
@@ -81,9 +84,10 @@ pub const GEMV_Q4_F32: ShaderProgram = ShaderProgram {
     parts: &[
         ACTIVATION_WGSL,
         EPILOGUE_WGSL,
+        GEMV_REDUCE_WGSL,
         Q4_WEIGHTS_WGSL,
         GEMV_Q4_WGSL,
-        include_str!("../../../../shaders/gemv_q4_f32.wgsl"),
+        GEMV_IO_F32_WGSL,
     ],
     needs_f16: false,
 };
@@ -95,9 +99,10 @@ pub const GEMV_Q4_F16_NATIVE: ShaderProgram = ShaderProgram {
         ENABLE_F16_WGSL,
         ACTIVATION_WGSL,
         EPILOGUE_WGSL,
+        GEMV_REDUCE_WGSL,
         Q4_WEIGHTS_WGSL,
         GEMV_Q4_WGSL,
-        include_str!("../../../../shaders/gemv_q4_f16.wgsl"),
+        GEMV_IO_F16_WGSL,
     ],
     needs_f16: true,
 };
@@ -108,9 +113,10 @@ pub const GEMV_Q4_F16_PACKED: ShaderProgram = ShaderProgram {
     parts: &[
         ACTIVATION_WGSL,
         EPILOGUE_WGSL,
+        GEMV_REDUCE_WGSL,
         Q4_WEIGHTS_WGSL,
         GEMV_Q4_WGSL,
-        include_str!("../../../../shaders/gemv_q4_f16_packed.wgsl"),
+        GEMV_IO_F16_PACKED_WGSL,
     ],
     needs_f16: false,
 };

@@ -1,4 +1,4 @@
-// GEMV operands as packed f16 for devices without SHADER_F16 (joined after gemv_q4.wgsl): u32
+// GEMV operands as packed f16 for devices without SHADER_F16 (joined after a GEMV kernel: gemv_dense.wgsl, gemv_q4.wgsl): u32
 // words holding two f16 each, the even element in the low half, converted with unpack2x16float and
 // pack2x16float. The row starts at word 0 and load_a4's k is a multiple of 4, so its four values
 // are the two words k / 2 and k / 2 + 1. The core stores outputs in pairs starting at an even

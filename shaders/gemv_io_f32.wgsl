@@ -1,4 +1,4 @@
-// GEMV operands as f32 (joined after gemv_q4.wgsl): the activation row a [K] and the output y [N].
+// GEMV operands as f32 (joined after a GEMV kernel: gemv_dense.wgsl, gemv_q4.wgsl): the activation row a [K] and the output y [N].
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
