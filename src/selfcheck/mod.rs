@@ -3,11 +3,14 @@
 //! kernel's throughput. A failing row makes the command exit non-zero.
 
 mod matmul_rows;
+mod quantized_rows;
 
 use std::time::Instant;
 
+use crate::check::Comparison;
 use crate::device::Gpu;
 use crate::error::Result;
+use crate::ops::matmul::MatmulDims;
 
 /// One line of the self-check table.
 #[derive(Clone, Debug)]
@@ -29,16 +32,46 @@ pub struct CheckRow {
 /// A throughput figure with its unit.
 #[derive(Clone, Copy, Debug)]
 pub enum Throughput {
-    /// Billions of floating-point (or integer multiply-add) operations per second.
+    /// Billions of floating-point operations per second.
     Gflops(f64),
+    /// Billions of integer operations (two per multiply-add) per second.
+    Gops(f64),
     /// Gigabytes of weights streamed per second (memory-bound kernels).
     GigabytesPerSecond(f64),
+}
+
+impl Throughput {
+    /// A compute-bound figure: `flops` operations per run, rate filled in by [`measure`].
+    pub fn gflops(flops: f64) -> Self {
+        Throughput::Gflops(flops)
+    }
+
+    /// An integer compute-bound figure: `ops` operations per run.
+    pub fn gops(ops: f64) -> Self {
+        Throughput::Gops(ops)
+    }
+
+    /// A memory-bound figure: `bytes` of weights per run, rate filled in by [`measure`].
+    pub fn bandwidth(bytes: f64) -> Self {
+        Throughput::GigabytesPerSecond(bytes)
+    }
+
+    fn per_second(self, seconds: f64) -> Self {
+        match self {
+            Throughput::Gflops(flops) => Throughput::Gflops(flops / seconds / 1e9),
+            Throughput::Gops(ops) => Throughput::Gops(ops / seconds / 1e9),
+            Throughput::GigabytesPerSecond(bytes) => {
+                Throughput::GigabytesPerSecond(bytes / seconds / 1e9)
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Throughput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Throughput::Gflops(value) => write!(f, "{value:.2} GFLOP/s"),
+            Throughput::Gops(value) => write!(f, "{value:.2} GOP/s"),
             Throughput::GigabytesPerSecond(value) => write!(f, "{value:.2} GB/s"),
         }
     }
@@ -68,9 +101,45 @@ pub fn time_per_run(
     }
 }
 
+/// Seconds each timing loop runs for.
+const TIMING_SECONDS: f64 = 0.3;
+
+/// Turns a comparison into a row, timing `record` (one run of the kernel) for its throughput;
+/// `work` holds the operations or bytes of one run.
+pub(crate) fn measure(
+    gpu: &Gpu,
+    dims: &MatmulDims,
+    comparison: Comparison,
+    work: Throughput,
+    record: impl FnMut() -> Result<()>,
+) -> Result<CheckRow> {
+    let seconds = time_per_run(gpu, TIMING_SECONDS, record)?;
+    let worst_ratio = comparison.worst.map_or(0.0, |worst| {
+        let error = (worst.got - worst.want).abs();
+        if worst.tolerance > 0.0 {
+            error / worst.tolerance
+        } else if error == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    });
+    Ok(CheckRow {
+        kernel: comparison.label.clone(),
+        shape: format!("{}x{}x{}", dims.batch * dims.m, dims.n, dims.k),
+        max_abs_error: comparison.max_abs_error,
+        worst_ratio,
+        passed: comparison.passed(),
+        throughput: work.per_second(seconds),
+    })
+}
+
 /// Runs every kernel check on `gpu`.
 pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>> {
-    matmul_rows::rows(gpu)
+    let mut rng = crate::check::SeededRng::new(2026);
+    let mut rows = matmul_rows::rows(gpu, &mut rng)?;
+    rows.extend(quantized_rows::rows(gpu, &mut rng)?);
+    Ok(rows)
 }
 
 /// The table as text, one row per kernel.
