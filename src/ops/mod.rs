@@ -2,7 +2,18 @@
 //! GPU launcher that must match it.
 
 mod activation;
+pub mod conv;
+pub mod elementwise;
+pub mod gemm;
+pub mod grid;
+pub mod layout;
 pub mod matmul;
+pub mod normalization;
+pub mod pooling;
+pub mod quantize;
+pub mod reduce;
+pub mod resize;
+pub mod softmax;
 pub mod sparse;
 
 pub use activation::{erf, Activation};
@@ -11,7 +22,22 @@ use crate::device::ShaderProgram;
 
 /// Every shader program kiln can build, for validation and for warming the pipeline cache.
 pub fn all_programs() -> Vec<&'static ShaderProgram> {
-    matmul::programs()
+    let mut programs = matmul::programs();
+    for family in [
+        conv::PROGRAMS,
+        elementwise::PROGRAMS,
+        gemm::PROGRAMS,
+        layout::PROGRAMS,
+        normalization::PROGRAMS,
+        pooling::PROGRAMS,
+        quantize::PROGRAMS,
+        reduce::PROGRAMS,
+        resize::PROGRAMS,
+        softmax::PROGRAMS,
+    ] {
+        programs.extend_from_slice(family);
+    }
+    programs
 }
 
 #[cfg(test)]

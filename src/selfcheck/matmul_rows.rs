@@ -11,7 +11,7 @@ use crate::ops::matmul::f32::{matmul_f32, matmul_f32_with_path, F32LoadPath};
 use crate::ops::matmul::reference::OutputPrecision;
 use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions};
 use crate::ops::Activation;
-use crate::selfcheck::{measure, CheckRow, Throughput};
+use crate::selfcheck::{matmul_shape, measure, CheckRow, Throughput};
 use crate::tensor::GpuTensor;
 
 /// The square problem every tiled kernel is checked on: big enough to time, small for lavapipe.
@@ -49,7 +49,7 @@ fn f32_rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
         );
         rows.push(measure(
             gpu,
-            &dims,
+            matmul_shape(&dims),
             comparison,
             Throughput::gflops(dims.flops()),
             || run().map(drop),
@@ -88,7 +88,7 @@ fn f16_rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
         let comparison = compare(name, &got, &reference.values(), &tolerances);
         rows.push(measure(
             gpu,
-            &dims,
+            matmul_shape(&dims),
             comparison,
             Throughput::gflops(dims.flops()),
             || run().map(drop),
@@ -119,7 +119,7 @@ fn gemv_row(gpu: &Gpu, rng: &mut SeededRng) -> Result<CheckRow> {
     let weight_bytes = (GEMV_N * GEMV_K * 4) as f64;
     measure(
         gpu,
-        &dims,
+        matmul_shape(&dims),
         comparison,
         Throughput::bandwidth(weight_bytes),
         || run().map(drop),

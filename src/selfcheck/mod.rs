@@ -2,7 +2,11 @@
 //! CPU reference on seeded data, with the worst error, the tolerance it was held to, and the
 //! kernel's throughput. A failing row makes the command exit non-zero.
 
+mod conv_rows;
+mod elementwise_rows;
 mod matmul_rows;
+mod normalization_rows;
+mod pooling_rows;
 mod quantized_rows;
 
 use std::time::Instant;
@@ -104,11 +108,16 @@ pub fn time_per_run(
 /// Seconds each timing loop runs for.
 const TIMING_SECONDS: f64 = 0.3;
 
+/// The shape label of a matmul row: rows × columns × reduction length.
+pub(crate) fn matmul_shape(dims: &MatmulDims) -> String {
+    format!("{}x{}x{}", dims.batch * dims.m, dims.n, dims.k)
+}
+
 /// Turns a comparison into a row, timing `record` (one run of the kernel) for its throughput;
-/// `work` holds the operations or bytes of one run.
+/// `shape` labels the problem and `work` holds the operations or bytes of one run.
 pub(crate) fn measure(
     gpu: &Gpu,
-    dims: &MatmulDims,
+    shape: String,
     comparison: Comparison,
     work: Throughput,
     record: impl FnMut() -> Result<()>,
@@ -126,7 +135,7 @@ pub(crate) fn measure(
     });
     Ok(CheckRow {
         kernel: comparison.label.clone(),
-        shape: format!("{}x{}x{}", dims.batch * dims.m, dims.n, dims.k),
+        shape,
         max_abs_error: comparison.max_abs_error,
         worst_ratio,
         passed: comparison.passed(),
@@ -139,6 +148,10 @@ pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>> {
     let mut rng = crate::check::SeededRng::new(2026);
     let mut rows = matmul_rows::rows(gpu, &mut rng)?;
     rows.extend(quantized_rows::rows(gpu, &mut rng)?);
+    rows.extend(conv_rows::rows(gpu, &mut rng)?);
+    rows.extend(elementwise_rows::rows(gpu, &mut rng)?);
+    rows.extend(pooling_rows::rows(gpu, &mut rng)?);
+    rows.extend(normalization_rows::rows(gpu, &mut rng)?);
     Ok(rows)
 }
 

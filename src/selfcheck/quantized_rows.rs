@@ -12,7 +12,7 @@ use crate::ops::matmul::reference::OutputPrecision;
 use crate::ops::matmul::MatmulDims;
 use crate::ops::Activation;
 use crate::selfcheck::matmul_rows::{GEMV_K, GEMV_N, SIDE};
-use crate::selfcheck::{measure, CheckRow, Throughput};
+use crate::selfcheck::{matmul_shape, measure, CheckRow, Throughput};
 use crate::tensor::{GpuTensor, Q4GroupSize, Q4Weights, Q8Activations, Q8Scheme, Q8Weights};
 
 fn int8_rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
@@ -44,7 +44,7 @@ fn int8_rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
         let comparison = compare_exact(name, &run()?.read::<i32>(gpu)?, &want);
         rows.push(measure(
             gpu,
-            &dims,
+            matmul_shape(&dims),
             comparison,
             Throughput::gops(dims.flops()),
             || run().map(drop),
@@ -102,7 +102,9 @@ fn int4_row(
     } else {
         Throughput::gflops(dims.flops())
     };
-    measure(gpu, &dims, comparison, throughput, || run().map(drop))
+    measure(gpu, matmul_shape(&dims), comparison, throughput, || {
+        run().map(drop)
+    })
 }
 
 /// The quantized matmul rows.

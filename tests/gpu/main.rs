@@ -2,8 +2,18 @@
 //! binary, so the device is opened once.
 
 mod common;
+mod conv;
 mod device;
+mod elementwise;
+mod gemm;
+mod layout;
 mod matmul_f16;
 mod matmul_f32;
 mod matmul_int4;
 mod matmul_int8;
+mod normalization;
+mod pooling;
+mod quantize;
+mod reduce;
+mod resize;
+mod softmax;

@@ -1,0 +1,6 @@
+//! Placeholder: being built.
+
+use crate::device::ShaderProgram;
+
+/// The shader programs of this op family.
+pub const PROGRAMS: &[&ShaderProgram] = &[];
