@@ -68,6 +68,26 @@ impl GpuTensor {
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
+    /// The same buffer under another shape with the same element count (no copy): what Reshape,
+    /// Flatten, Squeeze and Unsqueeze do on a dense row-major tensor.
+    pub fn reshape(self, shape: &[usize]) -> Result<GpuTensor> {
+        let count = element_count(shape)?;
+        if count != self.len() {
+            return Err(Error::ShapeMismatch {
+                op: "GpuTensor::reshape",
+                detail: format!(
+                    "{:?} has {} elements, the new shape {shape:?} {count}",
+                    self.shape,
+                    self.len()
+                ),
+            });
+        }
+        Ok(GpuTensor {
+            shape: shape.to_vec(),
+            ..self
+        })
+    }
+
     /// The tensor's dimensions.
     pub fn shape(&self) -> &[usize] {
         &self.shape
