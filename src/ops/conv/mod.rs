@@ -1,6 +1,45 @@
-//! Placeholder: being built.
+//! Convolution over NCHW tensors (ONNX `Conv`, `QLinearConv`, `ConvTranspose`): the shapes
+//! ([`Conv2dParams`], [`ConvTranspose2dParams`]), the f64 references ([`reference_conv2d`],
+//! [`reference_conv_transpose2d`], [`reference_conv2d_q8`]) and the GPU launchers.
+//!
+//! Design: a convolution is a matrix product of the weight, `[M/groups, K]` per group with
+//! `K = C/groups·kH·kW`, and the im2col matrix `[K, N·OH·OW]` of the input. The f32 and f16
+//! kernels run it on the matmul family's tiled core with the im2col matrix gathered on the fly,
+//! never stored (an implicit GEMM, [`mod@f32`], [`mod@f16`]); 1×1 convolutions with stride 1 and no
+//! padding take the same program with the gather specialised away (a direct read of x as `[C,
+//! H·W]`). Depthwise convolutions, where that product degenerates to one row per group, have a
+//! direct kernel; int8 ([`int8`]) is the same implicit GEMM on packed words with `dot4I8Packed`;
+//! the transposed convolution ([`transpose`]) gathers the inputs of each output.
+//!
+//! ```no_run
+//! use kiln::{device::Gpu, ops::conv::{conv2d_f32, Conv2dParams}, ops::Activation};
+//! use kiln::tensor::GpuTensor;
+//! # fn main() -> kiln::Result<()> {
+//! let gpu = Gpu::from_env()?;
+//! let x = GpuTensor::upload(&gpu, &[1, 2, 5, 5], &[1.0f32; 50])?;
+//! let w = GpuTensor::upload(&gpu, &[4, 2, 3, 3], &[0.5f32; 72])?;
+//! let params = Conv2dParams { pads: [1; 4], ..Conv2dParams::default() };
+//! let y = conv2d_f32(&gpu, &x, &w, None, &params, Activation::Relu)?;
+//! assert_eq!(y.shape(), [1, 4, 5, 5]);
+//! # Ok(()) }
+//! ```
 
-use crate::device::ShaderProgram;
+pub mod f16;
+pub mod f32;
+mod gemm;
+mod geometry;
+pub mod int8;
+mod params;
+mod programs;
+mod reference;
+mod reference_q8;
+pub mod transpose;
 
-/// The shader programs of this op family.
-pub const PROGRAMS: &[&ShaderProgram] = &[];
+pub use f16::{conv2d_f16, conv2d_f16_with_path, reference_conv2d_f16};
+pub use f32::{conv2d_f32, conv2d_f32_with_path, ConvPath};
+pub use int8::{conv2d_q8, GpuQ8ConvWeights, QLinearQuant};
+pub use params::{Conv2dParams, ConvDims, ConvTranspose2dParams};
+pub use programs::*;
+pub use reference::{reference_conv2d, reference_conv_transpose2d};
+pub use reference_q8::{reference_conv2d_q8, requantize, requantize_multipliers, MAX_Q8_K};
+pub use transpose::conv_transpose2d_f32;

@@ -1,0 +1,80 @@
+//! Launching the float implicit GEMMs: the tiled core's dimensions for a convolution and the
+//! checks every dtype shares.
+
+use crate::device::{Binding, Gpu, ShaderProgram};
+use crate::error::{Error, Result};
+use crate::ops::conv::geometry::ConvGeometry;
+use crate::ops::conv::params::ConvDims;
+use crate::ops::conv::Conv2dParams;
+use crate::ops::matmul::tiled::{self, TiledOperands};
+use crate::ops::matmul::{MatmulDims, MatmulOptions};
+use crate::ops::Activation;
+use crate::tensor::{DType, GpuTensor};
+
+/// Checks dtypes and the bias, then returns the convolution's dimensions.
+pub(super) fn check_operands(
+    op: &'static str,
+    dtype: DType,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    params: &Conv2dParams,
+) -> Result<ConvDims> {
+    x.expect_dtype(op, dtype)?;
+    w.expect_dtype(op, dtype)?;
+    let dims = params.dims(x.shape(), w.shape())?;
+    tiled::check_bias(op, bias, dims.out_channels)?;
+    Ok(dims)
+}
+
+/// The product the tiled core computes for each group (grid z): the weight `[M/groups, K]` (A)
+/// times the gathered im2col matrix `[K, N·OH·OW]` (B).
+fn gemm_dims(dims: &ConvDims) -> MatmulDims {
+    MatmulDims {
+        batch: dims.groups,
+        m: dims.out_channels_per_group(),
+        n: dims.batch * dims.out_pixels(),
+        k: dims.channels_per_group() * dims.kernel[0] * dims.kernel[1],
+        b_batched: false,
+        b_transposed: false,
+    }
+}
+
+/// `K`, the reduction length of the implicit GEMM.
+pub(super) fn reduction_len(dims: &ConvDims) -> usize {
+    gemm_dims(dims).k
+}
+
+/// Records one implicit-GEMM dispatch of `program` writing `y`.
+pub(super) fn launch(
+    gpu: &Gpu,
+    program: &ShaderProgram,
+    dims: &ConvDims,
+    params: &Conv2dParams,
+    (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
+    activation: Activation,
+) -> Result<()> {
+    let geometry = ConvGeometry::new(dims, params.strides, params.pads, params.dilations)?;
+    let gemm = gemm_dims(dims);
+    if gemm.k > i32::MAX as usize {
+        return Err(Error::LimitExceeded {
+            what: "conv reduction length",
+            requested: gemm.k as u64,
+            limit: i32::MAX as u64,
+        });
+    }
+    let pointwise = params.is_pointwise(dims);
+    let operands = TiledOperands {
+        a: w.buffer(),
+        b: x.buffer(),
+        bias: bias.map(GpuTensor::buffer),
+        c: y.buffer(),
+        extra: vec![(5, Binding::Uniform(bytemuck::bytes_of(&geometry)))],
+        constants: vec![("POINTWISE", f64::from(u8::from(pointwise)))],
+    };
+    let options = MatmulOptions {
+        b_transposed: false,
+        activation,
+    };
+    tiled::launch_tiled(gpu, program, &gemm, &options, operands, 0)
+}
