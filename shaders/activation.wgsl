@@ -24,13 +24,17 @@ fn apply_activation(x: f32) -> f32 {
     switch ACTIVATION {
         case 1u: { return select(x, 0.0, x < 0.0); }
         case 2u: { return select(x, ACT_ALPHA * x, x < 0.0); }
-        case 3u: { return select(select(x, ACT_BETA, x > ACT_BETA), ACT_ALPHA, x < ACT_ALPHA); }
+        case 3u: {
+            let raised = select(x, ACT_ALPHA, x < ACT_ALPHA);
+            return select(raised, ACT_BETA, raised > ACT_BETA);
+        }
         case 4u: { return sigmoid(x); }
         case 5u: { return tanh(x); }
         case 6u: { return x * sigmoid(x); }
         case 7u: { return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752)); }
         case 8u: { return clamp(ACT_ALPHA * x + ACT_BETA, 0.0, 1.0); }
         case 9u: { return x * clamp(x / 6.0 + 0.5, 0.0, 1.0); }
+        case 10u: { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
         default: { return x; }
     }
 }

@@ -16,7 +16,8 @@ pub enum Activation {
         /// Slope for negative inputs.
         alpha: f32,
     },
-    /// `min(max(x, min), max)` (ONNX Clip; ReLU6 is `Clip { min: 0, max: 6 }`).
+    /// `min(max(x, min), max)` (ONNX Clip; ReLU6 is `Clip { min: 0, max: 6 }`). When `min > max`
+    /// every output is `max`, as in ONNX Runtime and numpy.
     Clip {
         /// Lower bound.
         min: f32,
@@ -40,11 +41,13 @@ pub enum Activation {
     },
     /// `x · clamp(x/6 + 1/2, 0, 1)`.
     HardSwish,
+    /// `log(1 + eˣ)`, evaluated stably as `max(x, 0) + log(1 + e^-|x|)`.
+    Softplus,
 }
 
 impl Activation {
     /// Every activation kind with typical parameters, for tests and the self-check.
-    pub const ALL: [Activation; 10] = [
+    pub const ALL: [Activation; 11] = [
         Activation::Identity,
         Activation::Relu,
         Activation::LeakyRelu { alpha: 0.1 },
@@ -58,6 +61,7 @@ impl Activation {
             beta: 0.5,
         },
         Activation::HardSwish,
+        Activation::Softplus,
     ];
 
     /// The reference value, computed in f64.
@@ -79,12 +83,15 @@ impl Activation {
                 }
             }
             Activation::Clip { min, max } => {
-                if x < f64::from(min) {
+                let raised = if x < f64::from(min) {
                     f64::from(min)
-                } else if x > f64::from(max) {
-                    f64::from(max)
                 } else {
                     x
+                };
+                if raised > f64::from(max) {
+                    f64::from(max)
+                } else {
+                    raised
                 }
             }
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
@@ -95,6 +102,7 @@ impl Activation {
                 (f64::from(alpha) * x + f64::from(beta)).clamp(0.0, 1.0)
             }
             Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Activation::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
         }
     }
 
@@ -111,6 +119,7 @@ impl Activation {
             Activation::Gelu => 7,
             Activation::HardSigmoid { .. } => 8,
             Activation::HardSwish => 9,
+            Activation::Softplus => 10,
         }
     }
 
@@ -132,10 +141,14 @@ impl Activation {
     /// A bound on the absolute error of the GPU result, given the input `x`, a bound on the input's
     /// error, and the exact output `y`. It is the function's Lipschitz constant times the input
     /// error, plus its own f32 evaluation error: one rounding (2⁻²³·|y|) for the piecewise-linear
-    /// ones; for those built on `exp`/`tanh`, WGSL's 3 + 2|x| ULP accuracy, which is at most
+    /// ones, except that HardSigmoid rounds `alpha·x` before adding `beta` (2⁻²³·(|alpha·x| + |y|),
+    /// which matters where they cancel) and HardSwish rounds `x/6` (a 2.5-ULP division), `+ 1/2`
+    /// and the product (2⁻²³·|x|·(|x|/2 + 1) + 2⁻²³·|y|); for those built on `exp`/`tanh`, WGSL's 3 + 2|x| ULP accuracy, which is at most
     /// 63 ULP (< 2⁻¹⁸ relative) over |x| ≤ 30 where they have not yet saturated, plus 2⁻²⁰
     /// absolute for cancellation near zero; GELU adds the 1.5e-7 error of its erf approximation
-    /// scaled by |x|/2.
+    /// scaled by |x|/2. Softplus is `max(x, 0) + log(1 + t)` with `t = e^-|x|` in (0, 1]: `log` on
+    /// [1, 2] is within 2⁻²¹ absolute, `1 + t` rounds by 2⁻²⁴, t's own (3 + 2|x|)-ULP error passes
+    /// through `log(1 + t)` with slope ≤ 1, and the final add rounds once.
     pub fn error_bound(self, x: f64, input_error: f64, y: f64) -> f64 {
         let lipschitz = match self {
             Activation::Identity | Activation::Relu | Activation::Clip { .. } => 1.0,
@@ -146,12 +159,22 @@ impl Activation {
             Activation::Gelu => 1.13,
             Activation::HardSigmoid { alpha, .. } => f64::from(alpha.abs()),
             Activation::HardSwish => 1.5,
+            Activation::Softplus => 1.0,
         };
         let evaluation = match self {
             Activation::Sigmoid | Activation::Tanh | Activation::Silu => {
                 y.abs() * 2f64.powi(-18) + 2f64.powi(-20)
             }
             Activation::Gelu => y.abs() * 2f64.powi(-18) + 2f64.powi(-20) + 0.75e-7 * x.abs(),
+            Activation::Softplus => {
+                2f64.powi(-21)
+                    + 2f64.powi(-24) * (1.0 + y.abs())
+                    + 2f64.powi(-23) * (3.0 + 2.0 * x.abs()) * (-x.abs()).exp()
+            }
+            Activation::HardSigmoid { alpha, .. } => {
+                (f64::from(alpha).abs() * x.abs() + y.abs()) * 2f64.powi(-23)
+            }
+            Activation::HardSwish => (x.abs() * (x.abs() / 2.0 + 1.0) + y.abs()) * 2f64.powi(-23),
             _ => y.abs() * 2f64.powi(-23),
         };
         lipschitz * input_error + evaluation
@@ -226,6 +249,10 @@ mod tests {
         assert_eq!(Activation::Clip { min: 0.0, max: 6.0 }.reference(7.5), 6.0);
         assert_eq!(Activation::HardSwish.reference(4.0), 4.0);
         assert_eq!(Activation::HardSwish.reference(-4.0), 0.0);
+        assert_eq!(Activation::Clip { min: 2.0, max: 1.0 }.reference(0.0), 1.0);
+        assert!((Activation::Softplus.reference(0.0) - std::f64::consts::LN_2).abs() < 1e-15);
+        assert_eq!(Activation::Softplus.reference(-800.0), 0.0);
+        assert_eq!(Activation::Softplus.reference(800.0), 800.0);
         assert!((Activation::Silu.reference(1.0) - 0.731_058_578_630_004_9).abs() < 1e-15);
         assert!((Activation::Gelu.reference(1.0) - 0.841_344_746_068_542_9).abs() < 1e-14);
     }
