@@ -45,7 +45,7 @@ pub enum Throughput {
 }
 
 impl Throughput {
-    /// A compute-bound figure: `flops` operations per run, rate filled in by [`measure`].
+    /// A compute-bound figure: `flops` operations per run, rate filled in when the row is measured.
     pub fn gflops(flops: f64) -> Self {
         Throughput::Gflops(flops)
     }
@@ -55,7 +55,7 @@ impl Throughput {
         Throughput::Gops(ops)
     }
 
-    /// A memory-bound figure: `bytes` of weights per run, rate filled in by [`measure`].
+    /// A memory-bound figure: `bytes` of weights per run, rate filled in when the row is measured.
     pub fn bandwidth(bytes: f64) -> Self {
         Throughput::GigabytesPerSecond(bytes)
     }
