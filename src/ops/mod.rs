@@ -34,6 +34,8 @@ pub fn all_programs() -> Vec<&'static ShaderProgram> {
         reduce::PROGRAMS,
         resize::PROGRAMS,
         softmax::PROGRAMS,
+        sparse::nm::PROGRAMS,
+        sparse::bsr::PROGRAMS,
     ] {
         programs.extend_from_slice(family);
     }

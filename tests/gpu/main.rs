@@ -17,3 +17,5 @@ mod quantize;
 mod reduce;
 mod resize;
 mod softmax;
+mod sparse_bsr;
+mod sparse_nm;

@@ -2,6 +2,8 @@
 //! ([`crate::tensor::bsr::BsrMatrix`]) or N:M-sparse ([`crate::tensor::nm_sparse::NmSparseMatrix`]).
 //! The CPU references, which define what the GPU kernels must compute, are in [`mod@reference`].
 
+pub mod bsr;
+pub mod nm;
 pub mod reference;
 
 pub use reference::{reference_bsr_matmul, reference_bsr_matmul_i8, reference_nm_matmul};
