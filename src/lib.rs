@@ -12,6 +12,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod check;
 pub mod device;
 pub mod error;

@@ -8,9 +8,9 @@ mod matmul_rows;
 mod normalization_rows;
 mod pooling_rows;
 mod quantized_rows;
+mod sparse_rows;
 
-use std::time::Instant;
-
+use crate::bench::time_per_run;
 use crate::check::Comparison;
 use crate::device::Gpu;
 use crate::error::Result;
@@ -31,6 +31,10 @@ pub struct CheckRow {
     pub passed: bool,
     /// Throughput measured over repeated runs.
     pub throughput: Throughput,
+    /// Seconds per run of the kernel.
+    pub seconds_per_run: f64,
+    /// For sparse kernels: dense time / this kernel's time on the same problem, same run.
+    pub speedup: Option<f64>,
 }
 
 /// A throughput figure with its unit.
@@ -81,32 +85,8 @@ impl std::fmt::Display for Throughput {
     }
 }
 
-/// Seconds per run of `record` (which records one run of a kernel), averaged over enough runs to
-/// take at least `min_seconds`, after one warm-up run. Wall clock around a synchronized queue.
-pub fn time_per_run(
-    gpu: &Gpu,
-    min_seconds: f64,
-    mut record: impl FnMut() -> Result<()>,
-) -> Result<f64> {
-    record()?;
-    gpu.synchronize()?;
-    let mut runs = 1usize;
-    loop {
-        let start = Instant::now();
-        for _ in 0..runs {
-            record()?;
-        }
-        gpu.synchronize()?;
-        let elapsed = start.elapsed().as_secs_f64();
-        if elapsed >= min_seconds || runs >= 1 << 16 {
-            return Ok(elapsed / runs as f64);
-        }
-        runs *= 2;
-    }
-}
-
 /// Seconds each timing loop runs for.
-const TIMING_SECONDS: f64 = 0.3;
+pub(crate) const TIMING_SECONDS: f64 = 0.3;
 
 /// The shape label of a matmul row: rows × columns × reduction length.
 pub(crate) fn matmul_shape(dims: &MatmulDims) -> String {
@@ -140,6 +120,8 @@ pub(crate) fn measure(
         worst_ratio,
         passed: comparison.passed(),
         throughput: work.per_second(seconds),
+        seconds_per_run: seconds,
+        speedup: None,
     })
 }
 
@@ -152,24 +134,27 @@ pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>> {
     rows.extend(elementwise_rows::rows(gpu, &mut rng)?);
     rows.extend(pooling_rows::rows(gpu, &mut rng)?);
     rows.extend(normalization_rows::rows(gpu, &mut rng)?);
+    rows.extend(sparse_rows::rows(gpu, &mut rng)?);
     Ok(rows)
 }
 
 /// The table as text, one row per kernel.
 pub fn format_table(rows: &[CheckRow]) -> String {
     let mut text = format!(
-        "{:<28} {:>16} {:>12} {:>10} {:>6} {:>18}\n",
-        "kernel", "shape", "max error", "err/tol", "ok", "throughput"
+        "{:<32} {:>18} {:>11} {:>8} {:>4} {:>15} {:>9}\n",
+        "kernel", "shape", "max error", "err/tol", "ok", "throughput", "vs dense"
     );
     for row in rows {
         text.push_str(&format!(
-            "{:<28} {:>16} {:>12.3e} {:>10.3} {:>6} {:>18}\n",
+            "{:<32} {:>18} {:>11.3e} {:>8.3} {:>4} {:>15} {:>9}\n",
             row.kernel,
             row.shape,
             row.max_abs_error,
             row.worst_ratio,
             if row.passed { "yes" } else { "NO" },
-            row.throughput.to_string()
+            row.throughput.to_string(),
+            row.speedup
+                .map_or(String::new(), |speedup| format!("{speedup:.2}x"))
         ));
     }
     text

@@ -1,6 +1,7 @@
 //! GPU kernels against their CPU references, on the default device (lavapipe in CI). One test
 //! binary, so the device is opened once.
 
+mod bench;
 mod common;
 mod conv;
 mod device;
