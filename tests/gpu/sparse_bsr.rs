@@ -236,9 +236,9 @@ fn every_activation_with_bias() {
 fn heavy_row_is_split_into_chunks() {
     let Some(gpu) = gpu() else { return };
     for (block, n, k) in [
-        (BlockShape::B4x4, 24usize, 600usize),
+        (BlockShape::B4x4, 24usize, 2100usize),
         (BlockShape::B32x32, 70, 300),
-        (BlockShape::B1x32, 6, 2200),
+        (BlockShape::B1x32, 6, 8300),
     ] {
         let (grid_rows, grid_cols) = (n.div_ceil(block.rows()), k.div_ceil(block.cols()));
         let keep: Vec<bool> = (0..grid_rows * grid_cols)

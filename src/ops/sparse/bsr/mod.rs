@@ -8,7 +8,7 @@
 //!
 //! Only stored blocks are read; the work is spread by a **work list** built once at upload
 //! (`work_list.rs`): each block row's stored blocks are cut into chunks of at most
-//! `2048 / (R·C)` consecutive blocks (2 to 128), so a full row becomes several chunks and an empty
+//! `8192 / (R·C)` consecutive blocks (8 to 512), so a full row becomes several chunks and an empty
 //! row none, and no workgroup's load depends on how the pruning fell. Two passes are recorded into
 //! the pending encoder:
 //! 1. **Pass 1** writes each chunk's `R` partial sums per activation row into a scratch buffer
