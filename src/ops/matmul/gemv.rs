@@ -5,11 +5,12 @@
 //! The same reduction and operand files serve the int4 and sparse GEMVs.
 
 use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
-use crate::error::Result;
-use crate::ops::matmul::f16::ENABLE_F16_WGSL;
+use crate::error::{Error, Result};
+use crate::ops::matmul::f16::{new_f16_output, F16Path, ENABLE_F16_WGSL};
 use crate::ops::matmul::tiled::{to_u32, ACTIVATION_WGSL, EPILOGUE_WGSL};
 use crate::ops::matmul::MatmulDims;
 use crate::ops::Activation;
+use crate::tensor::{DType, GpuTensor};
 
 /// The GEMVs' shared reduction, epilogue and paired store.
 pub(crate) const GEMV_REDUCE_WGSL: &str = include_str!("../../../shaders/gemv_reduce.wgsl");
@@ -100,6 +101,60 @@ pub fn gemv_fits(gpu: &Gpu, dims: &MatmulDims) -> bool {
         && workgroups <= gpu.limits().max_compute_workgroups_per_dimension as usize
 }
 
+/// Which kernel a product with a weight stored `[N, K]` runs (int4, N:M sparse).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightKernel {
+    /// The GEMV for one activation row (when its workgroups fit one dispatch dimension), the
+    /// tiled kernel otherwise.
+    #[default]
+    Auto,
+    /// The tiled GEMM kernel: any shape.
+    Tiled,
+    /// The GEMV: only for `batch·M = 1`; other shapes are an [`Error::InvalidArgument`].
+    Gemv,
+}
+
+/// Whether `kernel` runs as a GEMV for `dims` (W stored `[N, K]`) on a device allowing
+/// `max_workgroups` per dispatch dimension; `a_shape` is the activations' shape, for the error.
+pub(crate) fn choose_gemv(
+    op: &'static str,
+    kernel: WeightKernel,
+    dims: &MatmulDims,
+    a_shape: &[usize],
+    max_workgroups: usize,
+) -> Result<bool> {
+    let one_row = dims.batch * dims.m == 1;
+    match kernel {
+        WeightKernel::Auto => {
+            Ok(one_row && dims.n.div_ceil(GEMV_ROWS_PER_WORKGROUP) <= max_workgroups)
+        }
+        WeightKernel::Tiled => Ok(false),
+        WeightKernel::Gemv if one_row => Ok(true),
+        WeightKernel::Gemv => Err(Error::InvalidArgument {
+            op,
+            detail: format!(
+                "the GEMV kernel takes one row (batch·M = 1), the input is {a_shape:?}"
+            ),
+        }),
+    }
+}
+
+/// The output of a product with a weight stored `[N, K]`: f32 without an f16 path; f16 with one,
+/// zeroed first only when the tiled kernel's packed store (which ORs halves into words) writes
+/// it; the GEMVs write whole words.
+pub(crate) fn weight_product_output(
+    gpu: &Gpu,
+    shape: &[usize],
+    f16_path: Option<F16Path>,
+    use_gemv: bool,
+) -> Result<GpuTensor> {
+    match f16_path {
+        None => GpuTensor::uninit(gpu, shape, DType::F32),
+        Some(_) if use_gemv => GpuTensor::uninit(gpu, shape, DType::F16),
+        Some(path) => new_f16_output(gpu, shape, path),
+    }
+}
+
 /// `GemvParams` in `gemv_dense.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -141,4 +196,24 @@ pub(crate) fn launch_dense_gemv(
     ];
     let workgroups = to_u32("GEMV workgroups", dims.n.div_ceil(GEMV_ROWS_PER_WORKGROUP))?;
     gpu.dispatch(&pipeline, &bindings, [workgroups, 1, 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weight_products_take_the_gemv_only_for_one_row() {
+        let one_row = MatmulDims::infer("t", &[1, 1, 8], &[3, 8], true).unwrap();
+        let rows = MatmulDims::infer("t", &[2, 8], &[3, 8], true).unwrap();
+        let wide = MatmulDims::infer("t", &[1, 8], &[100, 8], true).unwrap();
+        assert!(choose_gemv("t", WeightKernel::Auto, &one_row, &[1, 1, 8], 65535).unwrap());
+        assert!(!choose_gemv("t", WeightKernel::Auto, &rows, &[2, 8], 65535).unwrap());
+        assert!(!choose_gemv("t", WeightKernel::Tiled, &one_row, &[1, 1, 8], 65535).unwrap());
+        // 100 outputs need 13 workgroups: Auto falls back to the tiled kernel beyond the limit.
+        assert!(!choose_gemv("t", WeightKernel::Auto, &wide, &[1, 8], 12).unwrap());
+        assert!(choose_gemv("t", WeightKernel::Auto, &wide, &[1, 8], 13).unwrap());
+        let gemv = choose_gemv("t", WeightKernel::Gemv, &rows, &[2, 8], 65535);
+        assert!(matches!(gemv, Err(Error::InvalidArgument { .. })));
+    }
 }

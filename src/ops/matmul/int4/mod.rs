@@ -16,7 +16,8 @@ use programs::{gemv_program, tiled_program};
 
 use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
 use crate::error::{Error, Result};
-use crate::ops::matmul::f16::{new_f16_output, F16Path};
+use crate::ops::matmul::f16::F16Path;
+use crate::ops::matmul::gemv::{choose_gemv, weight_product_output, WeightKernel};
 use crate::ops::matmul::tiled::{self, TiledOperands};
 use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions, MatmulReference};
 use crate::ops::Activation;
@@ -124,17 +125,8 @@ fn check_layout(weights: &Q4Weights) -> Result<()> {
     }
 }
 
-/// Which kernel [`matmul_q4_with`] runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Q4Kernel {
-    /// The GEMV when `batch·M = 1`, the tiled kernel otherwise.
-    #[default]
-    Auto,
-    /// The tiled GEMM kernel: any shape.
-    Tiled,
-    /// The GEMV: only for `batch·M = 1`; other shapes are an [`Error::InvalidArgument`].
-    Gemv,
-}
+/// Which kernel [`matmul_q4_with`] runs: the GEMV or the tiled kernel.
+pub type Q4Kernel = WeightKernel;
 
 /// `act(A·Wᵀ + bias)` with int4 weights W `[N, K]` and f32 or f16 activations A (`[M, K]` or
 /// `[batch, M, K]`); the output has A's dtype and shape `[M, N]` or `[batch, M, N]`. The bias is
@@ -190,14 +182,10 @@ pub fn matmul_q4_with(
     };
     let dims = MatmulDims::infer(OP, a.shape(), &w.shape(), true)?;
     tiled::check_bias(OP, bias, dims.n)?;
-    let use_gemv = gemv_fits(kernel, &dims, a.shape())?;
+    let max_workgroups = gpu.limits().max_compute_workgroups_per_dimension as usize;
+    let use_gemv = choose_gemv(OP, kernel, &dims, a.shape(), max_workgroups)?;
     let shape = dims.output_shape(a.shape().len());
-    let y = match f16_path {
-        None => GpuTensor::uninit(gpu, &shape, DType::F32)?,
-        // The packed GEMV writes whole words, so only the tiled packed store needs a zeroed output.
-        Some(_) if use_gemv => GpuTensor::uninit(gpu, &shape, DType::F16)?,
-        Some(path) => new_f16_output(gpu, &shape, path)?,
-    };
+    let y = weight_product_output(gpu, &shape, f16_path, use_gemv)?;
     let operands = Q4Operands {
         a: a.buffer(),
         w,
@@ -211,20 +199,6 @@ pub fn matmul_q4_with(
         launch_tiled_q4(gpu, program, &dims, operands, activation)?;
     }
     Ok(y)
-}
-
-/// Whether `kernel` runs as the GEMV for `dims`; the GEMV with more than one row is an error.
-fn gemv_fits(kernel: Q4Kernel, dims: &MatmulDims, a_shape: &[usize]) -> Result<bool> {
-    let one_row = dims.batch * dims.m == 1;
-    match kernel {
-        Q4Kernel::Auto => Ok(one_row),
-        Q4Kernel::Tiled => Ok(false),
-        Q4Kernel::Gemv if one_row => Ok(true),
-        Q4Kernel::Gemv => Err(Error::InvalidArgument {
-            op: OP,
-            detail: format!("the GEMV kernel takes one row (batch·M = 1), A is {a_shape:?}"),
-        }),
-    }
 }
 
 /// The buffers of one int4 matmul.
@@ -290,16 +264,5 @@ mod tests {
         broken.zero_points.push(8);
         let message = check_layout(&broken).unwrap_err().to_string();
         assert!(message.contains("need 4 zero points, got 5"), "{message}");
-    }
-
-    #[test]
-    fn gemv_only_for_one_row() {
-        let one_row = MatmulDims::infer("t", &[1, 1, 8], &[3, 8], true).unwrap();
-        let rows = MatmulDims::infer("t", &[2, 8], &[3, 8], true).unwrap();
-        assert!(gemv_fits(Q4Kernel::Auto, &one_row, &[1, 1, 8]).unwrap());
-        assert!(!gemv_fits(Q4Kernel::Auto, &rows, &[2, 8]).unwrap());
-        assert!(!gemv_fits(Q4Kernel::Tiled, &one_row, &[1, 1, 8]).unwrap());
-        let gemv = gemv_fits(Q4Kernel::Gemv, &rows, &[2, 8]);
-        assert!(matches!(gemv, Err(Error::InvalidArgument { .. })));
     }
 }

@@ -23,9 +23,9 @@ pub use programs::{
 use programs::{gemv_program, tiled_program};
 
 use crate::device::{Binding, Gpu, GpuBuffer, OverrideConstant, ShaderProgram};
-use crate::error::{Error, Result};
-use crate::ops::matmul::f16::{new_f16_output, F16Path};
-use crate::ops::matmul::gemv::GEMV_ROWS_PER_WORKGROUP;
+use crate::error::Result;
+use crate::ops::matmul::f16::F16Path;
+use crate::ops::matmul::gemv::{choose_gemv, weight_product_output, WeightKernel};
 use crate::ops::matmul::tiled::{self, to_u32, TiledOperands};
 use crate::ops::matmul::{MatmulDims, MatmulOptions};
 use crate::ops::Activation;
@@ -98,17 +98,8 @@ fn pattern_constants(pattern: NmPattern) -> Vec<OverrideConstant> {
     ]
 }
 
-/// Which kernel [`nm_matmul_with`] runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum NmKernel {
-    /// The GEMV when `batch·M = 1` (and N fits one row of workgroups), the tiled kernel otherwise.
-    #[default]
-    Auto,
-    /// The tiled GEMM kernel: any shape.
-    Tiled,
-    /// The GEMV: only for `batch·M = 1`; other shapes are an [`Error::InvalidArgument`].
-    Gemv,
-}
+/// Which kernel [`nm_matmul_with`] runs: the GEMV or the tiled kernel.
+pub type NmKernel = WeightKernel;
 
 /// `act(X · Wᵀ + bias)` with an N:M-sparse weight W `[N, K]` and activations X (`[M, K]` or
 /// `[batch, M, K]`) of W's dtype (f32 or f16); the output has X's dtype and shape `[M, N]` or
@@ -142,10 +133,10 @@ pub fn nm_matmul(
 
 /// [`nm_matmul`] with the kernel, and for f16 the [`F16Path`], chosen by the caller (`None` takes
 /// [`F16Path::preferred`]; f32 ignores it). Errors: X not f32 or f16, or not W's dtype, or a bias
-/// that is not f32, is [`Error::DTypeMismatch`]; X's K differing from W's, X not of rank 2 or 3,
-/// or a bias that is not `[N]`, [`Error::ShapeMismatch`]; [`NmKernel::Gemv`] with `batch·M ≠ 1`,
-/// [`Error::InvalidArgument`]; [`F16Path::Native`] on a device without `SHADER_F16`,
-/// [`Error::MissingFeature`].
+/// that is not f32, is [`Error::DTypeMismatch`](crate::Error::DTypeMismatch); X's K differing from W's, X not of rank 2 or 3,
+/// or a bias that is not `[N]`, [`Error::ShapeMismatch`](crate::Error::ShapeMismatch); [`NmKernel::Gemv`] with `batch·M ≠ 1`,
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument); [`F16Path::Native`] on a device without `SHADER_F16`,
+/// [`Error::MissingFeature`](crate::Error::MissingFeature).
 pub fn nm_matmul_with(
     gpu: &Gpu,
     x: &GpuTensor,
@@ -163,14 +154,9 @@ pub fn nm_matmul_with(
     let dims = MatmulDims::infer(OP, x.shape(), &w.shape(), true)?;
     tiled::check_bias(OP, bias, dims.n)?;
     let max_workgroups = gpu.limits().max_compute_workgroups_per_dimension as usize;
-    let use_gemv = gemv_fits(kernel, &dims, x.shape(), max_workgroups)?;
+    let use_gemv = choose_gemv(OP, kernel, &dims, x.shape(), max_workgroups)?;
     let shape = dims.output_shape(x.shape().len());
-    let y = match f16_path {
-        None => GpuTensor::uninit(gpu, &shape, DType::F32)?,
-        // The packed GEMV writes whole words, so only the tiled packed store needs a zeroed output.
-        Some(_) if use_gemv => GpuTensor::uninit(gpu, &shape, DType::F16)?,
-        Some(path) => new_f16_output(gpu, &shape, path)?,
-    };
+    let y = weight_product_output(gpu, &shape, f16_path, use_gemv)?;
     let operands = NmOperands {
         x: x.buffer(),
         w,
@@ -184,27 +170,6 @@ pub fn nm_matmul_with(
         launch_tiled_nm(gpu, program, &dims, operands, activation)?;
     }
     Ok(y)
-}
-
-/// Whether `kernel` runs as the GEMV for `dims`: [`NmKernel::Auto`] takes it for one row when its
-/// `ceil(N / 8)` workgroups fit one dispatch dimension (`max_workgroups`); the GEMV with more than
-/// one row is an error.
-fn gemv_fits(
-    kernel: NmKernel,
-    dims: &MatmulDims,
-    x_shape: &[usize],
-    max_workgroups: usize,
-) -> Result<bool> {
-    let one_row = dims.batch * dims.m == 1;
-    match kernel {
-        NmKernel::Auto => Ok(one_row && dims.n.div_ceil(GEMV_ROWS_PER_WORKGROUP) <= max_workgroups),
-        NmKernel::Tiled => Ok(false),
-        NmKernel::Gemv if one_row => Ok(true),
-        NmKernel::Gemv => Err(Error::InvalidArgument {
-            op: OP,
-            detail: format!("the GEMV kernel takes one row (batch·M = 1), X is {x_shape:?}"),
-        }),
-    }
 }
 
 /// The buffers of one N:M matmul.
@@ -244,20 +209,6 @@ fn launch_tiled_nm(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gemv_only_for_one_row_that_fits_a_dispatch() {
-        let one_row = MatmulDims::infer("t", &[1, 1, 8], &[3, 8], true).unwrap();
-        let rows = MatmulDims::infer("t", &[2, 8], &[3, 8], true).unwrap();
-        let wide = MatmulDims::infer("t", &[1, 8], &[17, 8], true).unwrap();
-        assert!(gemv_fits(NmKernel::Auto, &one_row, &[1, 1, 8], 1).unwrap());
-        assert!(!gemv_fits(NmKernel::Auto, &rows, &[2, 8], 1).unwrap());
-        assert!(!gemv_fits(NmKernel::Auto, &wide, &[1, 8], 2).unwrap());
-        assert!(gemv_fits(NmKernel::Auto, &wide, &[1, 8], 3).unwrap());
-        assert!(!gemv_fits(NmKernel::Tiled, &one_row, &[1, 1, 8], 1).unwrap());
-        let gemv = gemv_fits(NmKernel::Gemv, &rows, &[2, 8], 1);
-        assert!(matches!(gemv, Err(Error::InvalidArgument { .. })));
-    }
 
     #[test]
     fn pattern_constants_follow_the_layout() {
