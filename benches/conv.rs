@@ -6,10 +6,11 @@
 //! spatial sides (default 4 for lavapipe; use 1 on a GPU); the device comes from `KILN_BACKEND` /
 //! `KILN_ADAPTER`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
+use kiln::bench::time_iterations;
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
 use kiln::ops::conv::{
@@ -71,17 +72,6 @@ fn layers() -> [Layer; 3] {
             },
         },
     ]
-}
-
-/// Wall time of `iters` runs recorded back to back and synchronized once.
-fn timed(gpu: &Gpu, iters: u64, mut run: impl FnMut()) -> Duration {
-    gpu.synchronize().expect("device works");
-    let start = Instant::now();
-    for _ in 0..iters {
-        run();
-    }
-    gpu.synchronize().expect("device works");
-    start.elapsed()
 }
 
 fn bench_layer(c: &mut Criterion, gpu: &Gpu, layer: &Layer, rng: &mut SeededRng) {
@@ -181,6 +171,11 @@ fn benches(c: &mut Criterion) {
     for layer in layers() {
         bench_layer(c, &gpu, &layer, &mut rng);
     }
+}
+
+/// One criterion sample: `iters` runs synchronized once.
+fn timed(gpu: &Gpu, iters: u64, run: impl FnMut()) -> Duration {
+    time_iterations(gpu, iters, run).expect("device works")
 }
 
 criterion_group!(conv_benches, benches);

@@ -4,10 +4,11 @@
 //! operations (2 per multiply-add) for products and in weight bytes for GEMVs, so criterion prints
 //! GFLOP/s-style rates; every kind is measured in the same run, so their ratios compare directly.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
+use kiln::bench::time_iterations;
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
 use kiln::ops::matmul::f16::matmul_f16;
@@ -24,17 +25,6 @@ fn sizes() -> Vec<usize> {
         .split(',')
         .filter_map(|size| size.trim().parse().ok())
         .collect()
-}
-
-/// Wall time of `iters` runs recorded back to back and synchronized once.
-fn timed(gpu: &Gpu, iters: u64, mut run: impl FnMut()) -> Duration {
-    gpu.synchronize().expect("device works");
-    let start = Instant::now();
-    for _ in 0..iters {
-        run();
-    }
-    gpu.synchronize().expect("device works");
-    start.elapsed()
 }
 
 fn bench_products(c: &mut Criterion, gpu: &Gpu) {
@@ -150,6 +140,11 @@ fn benches(c: &mut Criterion) {
     );
     bench_products(c, &gpu);
     bench_gemv(c, &gpu);
+}
+
+/// One criterion sample: `iters` runs synchronized once.
+fn timed(gpu: &Gpu, iters: u64, run: impl FnMut()) -> Duration {
+    time_iterations(gpu, iters, run).expect("device works")
 }
 
 criterion_group!(matmul_benches, benches);

@@ -4,9 +4,10 @@
 //! counted as the dense problem's operations for every kernel, so the rates compare directly as
 //! effective speed (a sparse kernel at 2× the dense rate takes half the time).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use kiln::bench::time_iterations;
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
 use kiln::ops::matmul::f32::matmul_f32;
@@ -17,16 +18,6 @@ use kiln::ops::Activation;
 use kiln::tensor::bsr::{BlockShape, BsrMatrix};
 use kiln::tensor::nm_sparse::{NmPattern, NmSparseMatrix};
 use kiln::tensor::GpuTensor;
-
-fn timed(gpu: &Gpu, iters: u64, mut run: impl FnMut()) -> Duration {
-    gpu.synchronize().expect("device works");
-    let start = Instant::now();
-    for _ in 0..iters {
-        run();
-    }
-    gpu.synchronize().expect("device works");
-    start.elapsed()
-}
 
 fn benches(c: &mut Criterion) {
     let gpu = Gpu::from_env().expect("a GPU adapter (or lavapipe) for benchmarks");
@@ -87,6 +78,11 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// One criterion sample: `iters` runs synchronized once.
+fn timed(gpu: &Gpu, iters: u64, run: impl FnMut()) -> Duration {
+    time_iterations(gpu, iters, run).expect("device works")
 }
 
 criterion_group!(sparse_benches, benches);

@@ -4,4 +4,4 @@
 pub mod sparse;
 mod timing;
 
-pub use timing::time_per_run;
+pub use timing::{time_iterations, time_per_run};

@@ -1,6 +1,6 @@
 //! Wall-clock timing of recorded GPU work around a synchronized queue.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::device::Gpu;
 use crate::error::Result;
@@ -28,4 +28,16 @@ pub fn time_per_run(
         }
         runs *= 2;
     }
+}
+
+/// Wall time of `iterations` runs of `record`, recorded back to back after the queue is idle and
+/// synchronized once at the end: the measurement criterion's `iter_custom` needs.
+pub fn time_iterations(gpu: &Gpu, iterations: u64, mut record: impl FnMut()) -> Result<Duration> {
+    gpu.synchronize()?;
+    let start = Instant::now();
+    for _ in 0..iterations {
+        record();
+    }
+    gpu.synchronize()?;
+    Ok(start.elapsed())
 }

@@ -37,7 +37,7 @@ fn int8_rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
         ("matmul int8 dot4I8Packed", Dot4Path::Builtin),
         ("matmul int8 unpacked", Dot4Path::Unpacked),
     ] {
-        if path == Dot4Path::Builtin && !gpu.capabilities().packed_dot4 {
+        if path.check_supported(gpu).is_err() {
             continue;
         }
         let run = || matmul_q8_i32(gpu, &a_gpu, &w_gpu, path);

@@ -113,13 +113,7 @@ fn check_operands(
             });
         }
     }
-    if path == Dot4Path::Builtin && !gpu.capabilities().packed_dot4 {
-        return Err(Error::MissingFeature {
-            adapter: gpu.info().name.clone(),
-            feature: "WGSL packed_4x8_integer_dot_product",
-            hint: "use Dot4Path::Unpacked (Dot4Path::preferred picks it on such devices)",
-        });
-    }
+    path.check_supported(gpu)?;
     Ok((dims, k))
 }
 

@@ -123,6 +123,30 @@ impl Dot4Path {
             Dot4Path::Unpacked
         }
     }
+
+    /// Fails with [`Error::MissingFeature`] when this path needs a WGSL feature `gpu` lacks.
+    pub fn check_supported(self, gpu: &Gpu) -> Result<()> {
+        if self == Dot4Path::Builtin && !gpu.capabilities().packed_dot4 {
+            return Err(Error::MissingFeature {
+                adapter: gpu.info().name.clone(),
+                feature: "WGSL packed_4x8_integer_dot_product",
+                hint: "use Dot4Path::Unpacked (Dot4Path::preferred picks it on such devices)",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Fails with [`Error::InvalidArgument`] when a reduction of length `k` could overflow the i32
+/// accumulators of the int8 kernels (`k` > [`MAX_K`]).
+pub(crate) fn check_k_limit(op: &'static str, k: usize) -> Result<()> {
+    if k > MAX_K {
+        return Err(Error::InvalidArgument {
+            op,
+            detail: format!("K = {k} exceeds {MAX_K}, beyond which i32 accumulators can overflow"),
+        });
+    }
+    Ok(())
 }
 
 /// What the kernel stores.
@@ -200,13 +224,7 @@ pub fn matmul_q8(
 
 /// The program for `path` and `output`, or why the device cannot run it.
 fn program(gpu: &Gpu, path: Dot4Path, output: &Output) -> Result<&'static ShaderProgram> {
-    if path == Dot4Path::Builtin && !gpu.capabilities().packed_dot4 {
-        return Err(Error::MissingFeature {
-            adapter: gpu.info().name.clone(),
-            feature: "WGSL packed_4x8_integer_dot_product",
-            hint: "use Dot4Path::Unpacked (Dot4Path::preferred picks it on such devices)",
-        });
-    }
+    path.check_supported(gpu)?;
     Ok(match (output, path) {
         (Output::I32, Dot4Path::Builtin) => &MATMUL_Q8_I32_BUILTIN,
         (Output::I32, Dot4Path::Unpacked) => &MATMUL_Q8_I32_UNPACKED,
@@ -226,15 +244,7 @@ fn launch(
 ) -> Result<GpuTensor> {
     let a_shape = a.shape();
     let dims = MatmulDims::infer(op, &a_shape, &[w.n(), w.k()], true)?;
-    if dims.k > MAX_K {
-        return Err(Error::InvalidArgument {
-            op,
-            detail: format!(
-                "K = {} exceeds {MAX_K}, beyond which i32 accumulators can overflow",
-                dims.k
-            ),
-        });
-    }
+    check_k_limit(op, dims.k)?;
     let program = program(gpu, path, &output)?;
     let params = Q8Params::new(&dims, a)?;
     let dtype = match output {

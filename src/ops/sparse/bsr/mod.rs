@@ -72,7 +72,7 @@ use programs::{Operands, Pass1};
 
 use crate::device::Gpu;
 use crate::error::{Error, Result};
-use crate::ops::matmul::int8::{Dot4Path, GpuQ8Activations, MAX_K};
+use crate::ops::matmul::int8::{check_k_limit, Dot4Path, GpuQ8Activations};
 use crate::ops::matmul::tiled::check_bias;
 use crate::ops::matmul::MatmulDims;
 use crate::ops::Activation;
@@ -172,7 +172,7 @@ pub fn bsr_matmul_with(
 /// [`reference_bsr_matmul_i8`](super::reference_bsr_matmul_i8).
 ///
 /// Errors: float `W` is an [`Error::DTypeMismatch`], a `K` that differs from `W`'s an
-/// [`Error::ShapeMismatch`], `K` above [`MAX_K`] (where i32 could overflow) an
+/// [`Error::ShapeMismatch`], `K` above [`MAX_K`](crate::ops::matmul::int8::MAX_K) (where i32 could overflow) an
 /// [`Error::InvalidArgument`], [`Dot4Path::Builtin`] on a device without it an
 /// [`Error::MissingFeature`].
 pub fn bsr_matmul_q8_i32(
@@ -249,22 +249,8 @@ fn launch_q8(
     }
     let x_shape = x.shape();
     let dims = MatmulDims::infer(op, &x_shape, &[w.rows(), w.cols()], true)?;
-    if dims.k > MAX_K {
-        return Err(Error::InvalidArgument {
-            op,
-            detail: format!(
-                "K = {} exceeds {MAX_K}, beyond which i32 accumulators can overflow",
-                dims.k
-            ),
-        });
-    }
-    if path == Dot4Path::Builtin && !gpu.capabilities().packed_dot4 {
-        return Err(Error::MissingFeature {
-            adapter: gpu.info().name.clone(),
-            feature: "WGSL packed_4x8_integer_dot_product",
-            hint: "use Dot4Path::Unpacked (Dot4Path::preferred picks it on such devices)",
-        });
-    }
+    check_k_limit(op, dims.k)?;
+    path.check_supported(gpu)?;
     let dtype = match store {
         Store::Q8I32 { .. } => DType::I32,
         _ => DType::F32,
