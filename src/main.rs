@@ -152,6 +152,7 @@ fn run_bench(gpu: &Gpu, what: BenchCommand) -> kiln::Result<()> {
                 block: block.parse()?,
                 min_seconds: seconds,
             };
+            config.validate()?;
             let info = gpu.info();
             println!(
                 "sparse speedup over dense f32 on {} ({:?}); higher is better\n",

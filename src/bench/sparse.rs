@@ -61,6 +61,14 @@ pub struct SparseBenchRow {
     pub two_four_seconds: f64,
 }
 
+impl SparseBenchConfig {
+    /// Fails with [`Error::InvalidArgument`] on an empty list, a zero size or a sparsity outside
+    /// [0, 1].
+    pub fn validate(&self) -> Result<()> {
+        check(self)
+    }
+}
+
 fn check(config: &SparseBenchConfig) -> Result<()> {
     let invalid = |detail: String| Error::InvalidArgument {
         op: "bench sparse",

@@ -101,7 +101,7 @@ pub fn select_adapter(
         .ok_or_else(|| Error::NoAdapter {
             backend: backend.to_string(),
             filter: filter.unwrap_or("none").to_string(),
-            hint: no_adapter_hint(backend),
+            hint: no_adapter_hint(backend, filter),
         })
 }
 
@@ -128,7 +128,13 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
     (device_type, native_api)
 }
 
-fn no_adapter_hint(backend: BackendChoice) -> String {
+fn no_adapter_hint(backend: BackendChoice, filter: Option<&str>) -> String {
+    if let Some(filter) = filter {
+        return format!(
+            "No adapter matches '{filter}' (a name substring or an index from `kiln info`); \
+             `kiln info` lists the adapters, and leaving KILN_ADAPTER unset takes the best one."
+        );
+    }
     let mut hint = String::from(
         "Install a GPU driver, or a software one: on Debian/Ubuntu `apt-get install \
          mesa-vulkan-drivers` gives lavapipe (Vulkan on the CPU). `kiln info` lists what is found.",
