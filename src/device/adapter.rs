@@ -64,6 +64,27 @@ pub fn create_instance(backend: BackendChoice) -> wgpu::Instance {
     wgpu::Instance::new(descriptor)
 }
 
+/// The instance and adapter for `backend` and `filter` (see [`select_adapter`]). `Auto` searches
+/// the native APIs (Vulkan, Metal, DX12) first and starts GL only when none of them has a matching
+/// adapter: GL's EGL start-up is slow and prints platform warnings, and a native adapter is
+/// preferred anyway.
+pub fn open_adapter(
+    backend: BackendChoice,
+    filter: Option<&str>,
+) -> Result<(wgpu::Instance, wgpu::Adapter)> {
+    if backend == BackendChoice::Auto {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = wgpu::Backends::all() - wgpu::Backends::GL;
+        let native = wgpu::Instance::new(descriptor);
+        if let Ok(adapter) = select_adapter(&native, backend, filter) {
+            return Ok((native, adapter));
+        }
+    }
+    let instance = create_instance(backend);
+    let adapter = select_adapter(&instance, backend, filter)?;
+    Ok((instance, adapter))
+}
+
 /// Every adapter on `backend`, as reports.
 pub fn list_adapters(backend: BackendChoice) -> Vec<AdapterReport> {
     let instance = create_instance(backend);

@@ -59,9 +59,8 @@ impl Gpu {
     /// Opens the device chosen by `options`, requesting the adapter's own limits and every feature
     /// kiln can use that it has.
     pub fn new(options: &GpuOptions) -> Result<Self> {
-        let instance = adapter::create_instance(options.backend);
-        let adapter =
-            adapter::select_adapter(&instance, options.backend, options.adapter.as_deref())?;
+        let (instance, adapter) =
+            adapter::open_adapter(options.backend, options.adapter.as_deref())?;
         let info = adapter.get_info();
         let capabilities = Capabilities::of(&instance, &adapter);
         let limits = adapter.limits();
