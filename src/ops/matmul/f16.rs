@@ -11,10 +11,9 @@ use half::f16;
 
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::Result;
-use crate::ops::matmul::gemv::{self, GemvOperands};
-use crate::ops::matmul::tiled::{
-    self, TiledOperands, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL,
-};
+use crate::ops::matmul::dense::{launch_dense, DenseOperands, DenseProgram};
+use crate::ops::matmul::gemv;
+use crate::ops::matmul::tiled::{self, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
 use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions, MatmulReference};
 use crate::ops::Activation;
 use crate::tensor::{DType, GpuTensor};
@@ -157,34 +156,22 @@ pub fn matmul_f16_with_path(
     b.expect_dtype(OP, DType::F16)?;
     let dims = MatmulDims::infer(OP, a.shape(), b.shape(), options.b_transposed)?;
     tiled::check_bias(OP, bias, dims.n)?;
-    let program = match path {
-        F16Path::Native => &MATMUL_F16_NATIVE,
-        F16Path::Packed => &MATMUL_F16_PACKED,
+    let use_gemv = gemv::gemv_fits(gpu, &dims);
+    let program = match (use_gemv, path) {
+        (true, F16Path::Native) => DenseProgram::Gemv(&gemv::GEMV_F16_NATIVE),
+        (true, F16Path::Packed) => DenseProgram::Gemv(&gemv::GEMV_F16_PACKED),
+        (false, F16Path::Native) => DenseProgram::Tiled(&MATMUL_F16_NATIVE),
+        (false, F16Path::Packed) => DenseProgram::Tiled(&MATMUL_F16_PACKED),
     };
-    let c = new_f16_output(gpu, &dims.output_shape(a.shape().len()), path)?;
-    if gemv::gemv_fits(gpu, &dims) {
-        let program = match path {
-            F16Path::Native => &gemv::GEMV_F16_NATIVE,
-            F16Path::Packed => &gemv::GEMV_F16_PACKED,
-        };
-        let operands = GemvOperands {
-            a: a.buffer(),
-            w: b.buffer(),
-            bias: bias.map(GpuTensor::buffer),
-            y: c.buffer(),
-        };
-        gemv::launch_dense_gemv(gpu, program, &dims, operands, options.activation)?;
-        return Ok(c);
-    }
-    let operands = TiledOperands {
-        a: a.buffer(),
-        b: b.buffer(),
-        bias: bias.map(GpuTensor::buffer),
-        c: c.buffer(),
-        extra: Vec::new(),
-        constants: vec![tiled::b_transposed_constant(&dims)],
-    };
-    tiled::launch_tiled(gpu, program, &dims, options, operands, 0)?;
+    let shape = dims.output_shape(a.shape().len());
+    let c = gemv::product_output(gpu, &shape, Some(path), use_gemv)?;
+    launch_dense(
+        gpu,
+        program,
+        &dims,
+        options,
+        DenseOperands { a, b, bias, c: &c },
+    )?;
     Ok(c)
 }
 

@@ -3,10 +3,9 @@
 
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::{Error, Result};
-use crate::ops::matmul::gemv::{self, GemvOperands};
-use crate::ops::matmul::tiled::{
-    self, TiledOperands, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL,
-};
+use crate::ops::matmul::dense::{launch_dense, DenseOperands, DenseProgram};
+use crate::ops::matmul::gemv;
+use crate::ops::matmul::tiled::{self, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
 use crate::ops::matmul::{MatmulDims, MatmulOptions};
 use crate::tensor::{DType, GpuTensor};
 
@@ -87,44 +86,36 @@ pub fn matmul_f32_with_path(
     b.expect_dtype(OP, DType::F32)?;
     let dims = MatmulDims::infer(OP, a.shape(), b.shape(), options.b_transposed)?;
     tiled::check_bias(OP, bias, dims.n)?;
-    let c = GpuTensor::uninit(gpu, &dims.output_shape(a.shape().len()), DType::F32)?;
-    if path == F32LoadPath::Auto && gemv::gemv_fits(gpu, &dims) {
-        let program = if dims.k.is_multiple_of(4) {
+    let program = if path == F32LoadPath::Auto && gemv::gemv_fits(gpu, &dims) {
+        DenseProgram::Gemv(if dims.k.is_multiple_of(4) {
             &gemv::GEMV_F32_VEC4
         } else {
             &gemv::GEMV_F32
-        };
-        let operands = GemvOperands {
-            a: a.buffer(),
-            w: b.buffer(),
-            bias: bias.map(GpuTensor::buffer),
-            y: c.buffer(),
-        };
-        gemv::launch_dense_gemv(gpu, program, &dims, operands, options.activation)?;
-        return Ok(c);
-    }
-    let program = match path {
-        F32LoadPath::Auto if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
-        F32LoadPath::Auto | F32LoadPath::Scalar => &MATMUL_F32_SCALAR,
-        F32LoadPath::Vec4 if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
-        F32LoadPath::Vec4 => {
-            return Err(Error::InvalidArgument {
-                op: OP,
-                detail: format!(
-                "vec4 loads need K % 4 == 0 and (B transposed or N % 4 == 0); got K = {}, N = {}",
-                dims.k, dims.n
-            ),
-            })
-        }
+        })
+    } else {
+        DenseProgram::Tiled(match path {
+            F32LoadPath::Auto if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
+            F32LoadPath::Auto | F32LoadPath::Scalar => &MATMUL_F32_SCALAR,
+            F32LoadPath::Vec4 if vec4_loads_fit(&dims) => &MATMUL_F32_VEC4,
+            F32LoadPath::Vec4 => {
+                return Err(Error::InvalidArgument {
+                    op: OP,
+                    detail: format!(
+                        "vec4 loads need K % 4 == 0 and (B transposed or N % 4 == 0); \
+                         got K = {}, N = {}",
+                        dims.k, dims.n
+                    ),
+                })
+            }
+        })
     };
-    let operands = TiledOperands {
-        a: a.buffer(),
-        b: b.buffer(),
-        bias: bias.map(GpuTensor::buffer),
-        c: c.buffer(),
-        extra: Vec::new(),
-        constants: vec![tiled::b_transposed_constant(&dims)],
-    };
-    tiled::launch_tiled(gpu, program, &dims, options, operands, 0)?;
+    let c = GpuTensor::uninit(gpu, &dims.output_shape(a.shape().len()), DType::F32)?;
+    launch_dense(
+        gpu,
+        program,
+        &dims,
+        options,
+        DenseOperands { a, b, bias, c: &c },
+    )?;
     Ok(c)
 }

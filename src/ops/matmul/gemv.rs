@@ -139,10 +139,10 @@ pub(crate) fn choose_gemv(
     }
 }
 
-/// The output of a product with a weight stored `[N, K]`: f32 without an f16 path; f16 with one,
-/// zeroed first only when the tiled kernel's packed store (which ORs halves into words) writes
-/// it; the GEMVs write whole words.
-pub(crate) fn weight_product_output(
+/// The output of a matmul-family product: f32 without an f16 path; f16 with one, zeroed first only
+/// when the tiled kernel's packed store (which ORs halves into words) writes it; the GEMVs write
+/// whole words.
+pub(crate) fn product_output(
     gpu: &Gpu,
     shape: &[usize],
     f16_path: Option<F16Path>,

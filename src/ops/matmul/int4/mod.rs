@@ -17,7 +17,7 @@ use programs::{gemv_program, tiled_program};
 use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::matmul::f16::F16Path;
-use crate::ops::matmul::gemv::{choose_gemv, weight_product_output, WeightKernel};
+use crate::ops::matmul::gemv::{choose_gemv, product_output, WeightKernel};
 use crate::ops::matmul::tiled::{self, TiledOperands};
 use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions, MatmulReference};
 use crate::ops::Activation;
@@ -185,7 +185,7 @@ pub fn matmul_q4_with(
     let max_workgroups = gpu.limits().max_compute_workgroups_per_dimension as usize;
     let use_gemv = choose_gemv(OP, kernel, &dims, a.shape(), max_workgroups)?;
     let shape = dims.output_shape(a.shape().len());
-    let y = weight_product_output(gpu, &shape, f16_path, use_gemv)?;
+    let y = product_output(gpu, &shape, f16_path, use_gemv)?;
     let operands = Q4Operands {
         a: a.buffer(),
         w,

@@ -25,7 +25,7 @@ use programs::{gemv_program, tiled_program};
 use crate::device::{Binding, Gpu, GpuBuffer, OverrideConstant, ShaderProgram};
 use crate::error::Result;
 use crate::ops::matmul::f16::F16Path;
-use crate::ops::matmul::gemv::{choose_gemv, weight_product_output, WeightKernel};
+use crate::ops::matmul::gemv::{choose_gemv, product_output, WeightKernel};
 use crate::ops::matmul::tiled::{self, to_u32, TiledOperands};
 use crate::ops::matmul::{MatmulDims, MatmulOptions};
 use crate::ops::Activation;
@@ -156,7 +156,7 @@ pub fn nm_matmul_with(
     let max_workgroups = gpu.limits().max_compute_workgroups_per_dimension as usize;
     let use_gemv = choose_gemv(OP, kernel, &dims, x.shape(), max_workgroups)?;
     let shape = dims.output_shape(x.shape().len());
-    let y = weight_product_output(gpu, &shape, f16_path, use_gemv)?;
+    let y = product_output(gpu, &shape, f16_path, use_gemv)?;
     let operands = NmOperands {
         x: x.buffer(),
         w,
