@@ -2,7 +2,7 @@
 //! kiln's dense f32 matmul on the same weight (before pruning) and activations, in the same run.
 
 use crate::bench::time_per_run;
-use crate::check::{compare, compare_exact, SeededRng};
+use crate::check::{compare, compare_exact, Comparison, SeededRng};
 use crate::device::Gpu;
 use crate::error::Result;
 use crate::ops::matmul::f32::matmul_f32;
@@ -23,45 +23,52 @@ const SIDE: usize = 1024;
 /// Fraction of zero blocks in the BSR rows.
 const SPARSITY: f32 = 0.75;
 
+/// One weight and activations, with the dense baseline timed once for every sparse row on it.
 struct Problem {
     dense: Vec<f32>,
-    dense_gpu: GpuTensor,
     x: Vec<f32>,
     x_gpu: GpuTensor,
     m: usize,
+    dense_seconds: f64,
 }
 
 impl Problem {
     fn new(gpu: &Gpu, rng: &mut SeededRng, m: usize) -> Result<Self> {
         let dense = rng.uniform_vec(SIDE * SIDE, -1.0, 1.0);
         let x = rng.uniform_vec(m * SIDE, -1.0, 1.0);
-        Ok(Problem {
-            dense_gpu: GpuTensor::upload(gpu, &[SIDE, SIDE], &dense)?,
-            x_gpu: GpuTensor::upload(gpu, &[m, SIDE], &x)?,
-            dense,
-            x,
-            m,
-        })
-    }
-
-    fn dense_seconds(&self, gpu: &Gpu) -> Result<f64> {
+        let dense_gpu = GpuTensor::upload(gpu, &[SIDE, SIDE], &dense)?;
+        let x_gpu = GpuTensor::upload(gpu, &[m, SIDE], &x)?;
         let options = MatmulOptions {
             b_transposed: true,
             activation: Activation::Identity,
         };
-        time_per_run(gpu, TIMING_SECONDS, || {
-            matmul_f32(gpu, &self.x_gpu, &self.dense_gpu, None, &options).map(drop)
+        let dense_seconds = time_per_run(gpu, TIMING_SECONDS, || {
+            matmul_f32(gpu, &x_gpu, &dense_gpu, None, &options).map(drop)
+        })?;
+        Ok(Problem {
+            dense,
+            x,
+            x_gpu,
+            m,
+            dense_seconds,
         })
     }
 
-    fn shape(&self) -> String {
-        format!("{}x{SIDE}x{SIDE}", self.m)
+    /// The row for a sparse kernel on this problem: `run` timed, its throughput counted in the
+    /// sparse weight's `payload_bytes`, and its speedup over the dense baseline.
+    fn row(
+        &self,
+        gpu: &Gpu,
+        comparison: Comparison,
+        payload_bytes: usize,
+        run: impl FnMut() -> Result<()>,
+    ) -> Result<CheckRow> {
+        let shape = format!("{}x{SIDE}x{SIDE}", self.m);
+        let throughput = Throughput::bandwidth(payload_bytes as f64);
+        let mut row = measure(gpu, shape, comparison, throughput, run)?;
+        row.speedup = Some(self.dense_seconds / row.seconds_per_run);
+        Ok(row)
     }
-}
-
-fn with_speedup(mut row: CheckRow, dense_seconds: f64) -> CheckRow {
-    row.speedup = Some(dense_seconds / row.seconds_per_run);
-    row
 }
 
 fn bsr_f32_row(gpu: &Gpu, problem: &Problem, block: BlockShape) -> Result<CheckRow> {
@@ -77,14 +84,7 @@ fn bsr_f32_row(gpu: &Gpu, problem: &Problem, block: BlockShape) -> Result<CheckR
         &reference.values(),
         &reference.tolerances(OutputPrecision::F32),
     );
-    let row = measure(
-        gpu,
-        problem.shape(),
-        comparison,
-        Throughput::bandwidth(matrix.bytes() as f64),
-        || run().map(drop),
-    )?;
-    Ok(with_speedup(row, problem.dense_seconds(gpu)?))
+    problem.row(gpu, comparison, matrix.bytes(), || run().map(drop))
 }
 
 fn bsr_int8_row(gpu: &Gpu, problem: &Problem) -> Result<CheckRow> {
@@ -102,14 +102,7 @@ fn bsr_int8_row(gpu: &Gpu, problem: &Problem) -> Result<CheckRow> {
         &run()?.read::<i32>(gpu)?,
         &reference_bsr_matmul_i8(&x, &matrix)?,
     );
-    let row = measure(
-        gpu,
-        problem.shape(),
-        comparison,
-        Throughput::bandwidth(matrix.bytes() as f64),
-        || run().map(drop),
-    )?;
-    Ok(with_speedup(row, problem.dense_seconds(gpu)?))
+    problem.row(gpu, comparison, matrix.bytes(), || run().map(drop))
 }
 
 fn two_four_row(gpu: &Gpu, problem: &Problem) -> Result<CheckRow> {
@@ -125,14 +118,7 @@ fn two_four_row(gpu: &Gpu, problem: &Problem) -> Result<CheckRow> {
         &reference.values(),
         &reference.tolerances(OutputPrecision::F32),
     );
-    let row = measure(
-        gpu,
-        problem.shape(),
-        comparison,
-        Throughput::bandwidth(matrix.bytes() as f64),
-        || run().map(drop),
-    )?;
-    Ok(with_speedup(row, problem.dense_seconds(gpu)?))
+    problem.row(gpu, comparison, matrix.bytes(), || run().map(drop))
 }
 
 /// The sparse rows: BSR f32 (GEMV at one row, GEMM at 64), BSR int8, and 2:4 at one row.
