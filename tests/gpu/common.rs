@@ -4,7 +4,10 @@ use std::sync::OnceLock;
 
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
+use kiln::ops::matmul::gemv::WeightKernel;
 use kiln::ops::matmul::MatmulDims;
+use kiln::tensor::GpuTensor;
+use kiln::Error;
 
 /// The device every test uses. GPU tests never skip silently: without an adapter they fail, unless
 /// `KILN_SKIP_GPU_TESTS=1` says on purpose that this machine has none.
@@ -132,4 +135,37 @@ pub fn random_values(rng: &mut SeededRng, count: usize) -> Vec<f32> {
             }
         })
         .collect()
+}
+
+/// Whether `result` is an [`Error::ShapeMismatch`].
+pub fn shape<T>(result: Result<T, Error>) -> bool {
+    matches!(result, Err(Error::ShapeMismatch { .. }))
+}
+
+/// Whether `result` is an [`Error::DTypeMismatch`].
+pub fn dtype<T>(result: Result<T, Error>) -> bool {
+    matches!(result, Err(Error::DTypeMismatch { .. }))
+}
+
+/// The input errors every product with an f32 weight of shape [4, 10] must report, given
+/// `run(x, bias, kernel)`: a K mismatch and a rank-1 input are shape errors, the GEMV with two
+/// rows is an invalid argument, a bias of the wrong length a shape error, and an f16 bias or i32
+/// activations dtype errors.
+pub fn check_weight_product_errors(
+    gpu: &Gpu,
+    run: impl Fn(&GpuTensor, Option<&GpuTensor>, WeightKernel) -> kiln::Result<GpuTensor>,
+) {
+    let x = GpuTensor::upload(gpu, &[2, 10], &[1.0f32; 20]).unwrap();
+    let short_k = GpuTensor::upload(gpu, &[2, 9], &[1.0f32; 18]).unwrap();
+    assert!(shape(run(&short_k, None, WeightKernel::Auto)));
+    let rank1 = GpuTensor::upload(gpu, &[10], &[1.0f32; 10]).unwrap();
+    assert!(shape(run(&rank1, None, WeightKernel::Auto)));
+    let gemv = run(&x, None, WeightKernel::Gemv);
+    assert!(matches!(gemv, Err(Error::InvalidArgument { .. })));
+    let bias3 = GpuTensor::upload(gpu, &[3], &[1.0f32; 3]).unwrap();
+    assert!(shape(run(&x, Some(&bias3), WeightKernel::Auto)));
+    let bias_f16 = GpuTensor::upload(gpu, &[4], &[half::f16::ONE; 4]).unwrap();
+    assert!(dtype(run(&x, Some(&bias_f16), WeightKernel::Auto)));
+    let ints = GpuTensor::upload(gpu, &[2, 10], &[1i32; 20]).unwrap();
+    assert!(dtype(run(&ints, None, WeightKernel::Auto)));
 }

@@ -14,7 +14,7 @@ use kiln::ops::Activation;
 use kiln::tensor::{DType, GpuTensor, Q4GroupSize, Q4Weights};
 use kiln::Error;
 
-use crate::common::{gpu, random_values, shape_sweep};
+use crate::common::{check_weight_product_errors, gpu, random_values, shape, shape_sweep};
 
 const GROUP_SIZES: [Q4GroupSize; 3] = [Q4GroupSize::G32, Q4GroupSize::G64, Q4GroupSize::G128];
 
@@ -335,14 +335,6 @@ fn subnormal_scales_and_nan_activations_match_the_reference() {
     }
 }
 
-fn shape<T>(result: Result<T, Error>) -> bool {
-    matches!(result, Err(Error::ShapeMismatch { .. }))
-}
-
-fn dtype<T>(result: Result<T, Error>) -> bool {
-    matches!(result, Err(Error::DTypeMismatch { .. }))
-}
-
 #[test]
 fn bad_inputs_are_errors() {
     let Some(gpu) = gpu() else { return };
@@ -354,19 +346,7 @@ fn bad_inputs_are_errors() {
     let run = |a: &GpuTensor, bias: Option<&GpuTensor>, kernel| {
         matmul_q4_with(gpu, a, &w, bias, none, kernel, None)
     };
-    let a = GpuTensor::upload(gpu, &[2, 10], &[1.0f32; 20]).unwrap();
-    let short_k = GpuTensor::upload(gpu, &[2, 9], &[1.0f32; 18]).unwrap();
-    assert!(shape(run(&short_k, None, Q4Kernel::Auto)));
-    let rank1 = GpuTensor::upload(gpu, &[10], &[1.0f32; 10]).unwrap();
-    assert!(shape(run(&rank1, None, Q4Kernel::Auto)));
-    let gemv = run(&a, None, Q4Kernel::Gemv);
-    assert!(matches!(gemv, Err(Error::InvalidArgument { .. })));
-    let bias3 = GpuTensor::upload(gpu, &[3], &[1.0f32; 3]).unwrap();
-    assert!(shape(run(&a, Some(&bias3), Q4Kernel::Auto)));
-    let bias_f16 = GpuTensor::upload(gpu, &[4], &[f16::ONE; 4]).unwrap();
-    assert!(dtype(run(&a, Some(&bias_f16), Q4Kernel::Auto)));
-    let ints = GpuTensor::upload(gpu, &[2, 10], &[1i32; 20]).unwrap();
-    assert!(dtype(run(&ints, None, Q4Kernel::Auto)));
+    check_weight_product_errors(gpu, run);
     let mut broken = weights.clone();
     broken.packed.pop();
     assert!(shape(GpuQ4Weights::upload(gpu, &broken)));
