@@ -95,10 +95,9 @@ pub const PROGRAMS: &[&ShaderProgram] = &[
 /// Whether the dense GEMV computes `dims`: one activation row, B stored `[N, K]`, and few enough
 /// outputs for one row of workgroups on this device.
 pub fn gemv_fits(gpu: &Gpu, dims: &MatmulDims) -> bool {
-    let workgroups = dims.n.div_ceil(GEMV_ROWS_PER_WORKGROUP);
-    dims.batch * dims.m == 1
-        && dims.b_transposed
-        && workgroups <= gpu.limits().max_compute_workgroups_per_dimension as usize
+    let max_workgroups = gpu.limits().max_compute_workgroups_per_dimension as usize;
+    dims.b_transposed
+        && choose_gemv("gemv_fits", WeightKernel::Auto, dims, &[], max_workgroups).unwrap_or(false)
 }
 
 /// Which kernel a product with a weight stored `[N, K]` runs (int4, N:M sparse).
