@@ -81,6 +81,32 @@ pub enum Error {
         /// The device's limit.
         limit: u64,
     },
+    /// A model file (ONNX, Darknet, .kiln) that is malformed: truncated bytes, a wrong type, a
+    /// dimension out of range, a cycle, a reference to a value nothing produces.
+    #[error("invalid model at {location}: {detail}")]
+    InvalidModel {
+        /// Where in the model: a node (`node 'conv1' (Conv)`), an initializer, a section.
+        location: String,
+        /// What is wrong there.
+        detail: String,
+    },
+    /// A well-formed model that uses something kiln does not implement (an op, a dtype, an
+    /// attribute value, a dynamic shape on the GPU).
+    #[error("unsupported at {location}: {detail}")]
+    Unsupported {
+        /// Where: the node, or the backend and op.
+        location: String,
+        /// What kiln lacks.
+        detail: String,
+    },
+    /// A file that could not be read or written.
+    #[error("{path}: {detail}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        detail: String,
+    },
     /// An error the GPU driver or wgpu reported while running work.
     #[error("GPU error: {0}")]
     Gpu(String),
@@ -88,3 +114,13 @@ pub enum Error {
 
 /// kiln's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An [`Error::Io`] for `path` from an `std::io::Error`.
+    pub fn io(path: impl AsRef<std::path::Path>, error: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            detail: error.to_string(),
+        }
+    }
+}

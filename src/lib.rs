@@ -16,8 +16,13 @@ pub mod bench;
 pub mod check;
 pub mod device;
 pub mod error;
+pub mod graph;
+pub mod import;
+pub mod io;
 pub mod ops;
+pub mod runtime;
 pub mod selfcheck;
 pub mod tensor;
+pub mod vision;
 
 pub use error::{Error, Result};

@@ -16,15 +16,20 @@ pub enum DType {
     U8,
     /// Signed 32-bit integer.
     I32,
+    /// Signed 64-bit integer (ONNX shapes and indices; computed on the host, no GPU kernel takes it).
+    I64,
+    /// Boolean, one byte per element (0 or 1), as ONNX stores it.
+    Bool,
 }
 
 impl DType {
     /// Bytes one element occupies.
     pub fn size_bytes(self) -> usize {
         match self {
+            DType::I64 => 8,
             DType::F32 | DType::I32 => 4,
             DType::F16 => 2,
-            DType::I8 | DType::U8 => 1,
+            DType::I8 | DType::U8 | DType::Bool => 1,
         }
     }
 
@@ -36,6 +41,8 @@ impl DType {
             DType::I8 => "i8",
             DType::U8 => "u8",
             DType::I32 => "i32",
+            DType::I64 => "i64",
+            DType::Bool => "bool",
         }
     }
 }
@@ -66,4 +73,7 @@ impl Element for u8 {
 }
 impl Element for i32 {
     const DTYPE: DType = DType::I32;
+}
+impl Element for i64 {
+    const DTYPE: DType = DType::I64;
 }

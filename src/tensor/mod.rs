@@ -14,3 +14,5 @@ pub use q4::{Q4GroupSize, Q4Weights};
 pub use q8::{Q8Activations, Q8Scheme, Q8Weights};
 mod device_tensor;
 pub use device_tensor::{element_count, GpuTensor};
+mod host;
+pub use host::{HostTensor, TensorData};

@@ -4,6 +4,7 @@
 mod bench;
 mod common;
 mod conv;
+mod detect;
 mod device;
 mod elementwise;
 mod gemm;
@@ -17,6 +18,7 @@ mod pooling;
 mod quantize;
 mod reduce;
 mod resize;
+mod runtime;
 mod softmax;
 mod sparse_bsr;
 mod sparse_nm;

@@ -144,6 +144,15 @@ pub(crate) fn launch_gather(
     // The kernel computes input indices in i32.
     to_i32("layout input elements", input.len() as i64)?;
     let element_bytes = input.dtype().size_bytes();
+    if element_bytes > 4 {
+        return Err(Error::InvalidArgument {
+            op: "layout",
+            detail: format!(
+                "{} elements are wider than the kernel's 32-bit words",
+                input.dtype()
+            ),
+        });
+    }
     let per_word = 4 / element_bytes;
     let first_word = elements.start / per_word;
     let end_word = elements.end.div_ceil(per_word);
@@ -211,5 +220,8 @@ pub(crate) fn element_bits(dtype: DType, value: f64) -> u32 {
         DType::I32 => value as i32 as u32,
         DType::I8 => u32::from(value as i8 as u8),
         DType::U8 => u32::from(value as u8),
+        DType::Bool => u32::from(value != 0.0),
+        // Never launched: `launch_gather` rejects elements wider than a word.
+        DType::I64 => value as i64 as u32,
     }
 }

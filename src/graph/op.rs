@@ -1,0 +1,382 @@
+//! The operations a [`crate::graph::Node`] can hold, with their attributes typed and checked at
+//! import. Importers normalise every opset to one form: attributes that later opsets moved into
+//! inputs (Reshape's shape, Slice's starts and ends, Squeeze's axes, Pad's pads, Clip's bounds,
+//! Split's sizes, Reduce axes, Resize's scales) are always inputs here, so a backend handles each
+//! op one way. Inputs are listed per variant in ONNX order; `None` marks an omitted optional one.
+
+use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::layout::PadMode;
+use crate::ops::reduce::ReduceKind;
+use crate::ops::resize::{CoordinateMode, ResizeMode};
+use crate::ops::Activation;
+use crate::tensor::{DType, HostTensor};
+
+/// How a convolution or pool pads when the model asks the runtime to choose (`auto_pad`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AutoPad {
+    /// Use the explicit `pads`.
+    #[default]
+    NotSet,
+    /// Pad so that `out = ceil(in / stride)`, the extra pad at the end.
+    SameUpper,
+    /// Pad so that `out = ceil(in / stride)`, the extra pad at the beginning.
+    SameLower,
+    /// No padding.
+    Valid,
+}
+
+/// Conv / QLinearConv / ConvTranspose attributes over `s` spatial axes (kiln runs s = 2; other
+/// ranks are rejected by the backends, not the importer). Lists that a model omits are filled with
+/// ONNX's defaults at import, so every list here has `s` entries (`pads` has `2·s`: all begins, then
+/// all ends), except `kernel_shape`, which is taken from the weight when empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvAttrs {
+    /// Kernel extent per spatial axis; empty means "from the weight's shape".
+    pub kernel_shape: Vec<usize>,
+    /// Stride per spatial axis.
+    pub strides: Vec<usize>,
+    /// Begin pads then end pads, per spatial axis.
+    pub pads: Vec<usize>,
+    /// Dilation per spatial axis.
+    pub dilations: Vec<usize>,
+    /// Number of groups.
+    pub group: usize,
+    /// `auto_pad`; when not `NotSet` the backends compute the pads from the input shape.
+    pub auto_pad: AutoPad,
+    /// An activation fused into the output by [`crate::graph::passes`]; `Identity` as imported.
+    pub activation: Activation,
+}
+
+/// ConvTranspose's attributes beyond [`ConvAttrs`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTransposeAttrs {
+    /// The shared convolution attributes (`activation` stays `Identity`).
+    pub conv: ConvAttrs,
+    /// Extra size added to one side of each output axis.
+    pub output_padding: Vec<usize>,
+    /// An explicit output spatial shape, from which the pads are computed (empty: none).
+    pub output_shape: Vec<usize>,
+}
+
+/// MaxPool / AveragePool attributes (lists filled with defaults at import, as [`ConvAttrs`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolAttrs {
+    /// Window extent per spatial axis (required by ONNX).
+    pub kernel_shape: Vec<usize>,
+    /// Stride per spatial axis.
+    pub strides: Vec<usize>,
+    /// Begin pads then end pads.
+    pub pads: Vec<usize>,
+    /// Dilation per spatial axis.
+    pub dilations: Vec<usize>,
+    /// Output extents rounded up instead of down.
+    pub ceil_mode: bool,
+    /// AveragePool divides by the whole window, padding included.
+    pub count_include_pad: bool,
+    /// `auto_pad`.
+    pub auto_pad: AutoPad,
+}
+
+/// Resize's attributes (Upsample imports as Resize with `Asymmetric` coordinates).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResizeAttrs {
+    /// Nearest (with its rounding) or linear. `cubic` is rejected at import as unsupported.
+    pub mode: ResizeMode,
+    /// `coordinate_transformation_mode`.
+    pub coordinates: CoordinateMode,
+    /// `axes` (opset 18), empty for all axes.
+    pub axes: Vec<i64>,
+}
+
+/// Element-wise comparisons, producing booleans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `a == b`.
+    Equal,
+    /// `a < b`.
+    Less,
+    /// `a <= b`.
+    LessOrEqual,
+    /// `a > b`.
+    Greater,
+    /// `a >= b`.
+    GreaterOrEqual,
+}
+
+/// One operation. The comment on each variant lists its inputs in order (`?`: optional) and its
+/// outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// `(x) -> y`: Sqrt, Exp, Log, Neg, Abs, and every activation (Relu, LeakyRelu, Sigmoid,
+    /// Tanh, HardSigmoid, HardSwish, Gelu, Softplus, Identity never: see [`Op::Identity`]).
+    Unary(UnaryOp),
+    /// `(a, b) -> y` with numpy broadcasting: Add, Sub, Mul, Div, Pow (and two-input Min/Max).
+    Binary(BinaryOp),
+    /// `(x0, x1, ...) -> y`: Min, Max (`BinaryOp::Min`/`Max`) and Sum (`BinaryOp::Add`) over any
+    /// number of broadcast inputs.
+    Variadic(BinaryOp),
+    /// `(x, min?, max?) -> y`; opset < 11 attribute bounds become initializer inputs.
+    Clip,
+    /// `(condition: bool, x, y) -> z`.
+    Where,
+    /// `(a, b) -> bool`.
+    Compare(CompareOp),
+    /// `(x: bool) -> bool`.
+    Not,
+    /// `(x) -> y` converted to `to`.
+    Cast {
+        /// The target element type.
+        to: DType,
+    },
+    /// `(a, b) -> y`, numpy matmul semantics; `activation` is fused by the passes.
+    MatMul {
+        /// Fused activation (`Identity` as imported).
+        activation: Activation,
+    },
+    /// `(a, b, c?) -> y = alpha·op(a)·op(b) + beta·c`.
+    Gemm {
+        /// Scale of the product.
+        alpha: f32,
+        /// Scale of `c`.
+        beta: f32,
+        /// Use `aᵀ`.
+        trans_a: bool,
+        /// Use `bᵀ`.
+        trans_b: bool,
+        /// Fused activation (`Identity` as imported).
+        activation: Activation,
+    },
+    /// `(x, w, b?) -> y`.
+    Conv(ConvAttrs),
+    /// `(x, w, b?) -> y`.
+    ConvTranspose(ConvTransposeAttrs),
+    /// `(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b?) -> y`.
+    QLinearConv(ConvAttrs),
+    /// `(a, b, a_zero_point?, b_zero_point?) -> i32`.
+    MatMulInteger,
+    /// `(x, y_scale, y_zero_point?) -> y` (int8 or uint8 from the zero point's type).
+    QuantizeLinear {
+        /// Axis of per-axis scales.
+        axis: i64,
+        /// Saturate (always true for the integer types kiln has).
+        saturate: bool,
+    },
+    /// `(x, x_scale, x_zero_point?) -> f32`.
+    DequantizeLinear {
+        /// Axis of per-axis scales.
+        axis: i64,
+    },
+    /// `(x) -> y` (the optional `Indices` output is rejected at import).
+    MaxPool(PoolAttrs),
+    /// `(x) -> y`.
+    AveragePool(PoolAttrs),
+    /// `(x) -> y` of shape `[N, C, 1, 1]`.
+    GlobalAveragePool,
+    /// `(x) -> y` of shape `[N, C, 1, 1]`.
+    GlobalMaxPool,
+    /// `(x, scale, bias, mean, var) -> y` (inference mode only).
+    BatchNormalization {
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// `(x, scale, bias?) -> y` (the optional mean / inv-std-dev outputs are rejected at import).
+    LayerNormalization {
+        /// First normalised axis.
+        axis: i64,
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// `(x) -> y`.
+    Softmax {
+        /// The axis.
+        axis: i64,
+        /// Opset < 13: the input is coerced to 2-D at `axis` and normalised over everything after it.
+        coerce_2d: bool,
+    },
+    /// `(x) -> y`.
+    LogSoftmax {
+        /// The axis.
+        axis: i64,
+        /// As for Softmax.
+        coerce_2d: bool,
+    },
+    /// `(x, axes?: i64) -> y`: ReduceSum, ReduceMean, ReduceMax (`kind` is never `ArgMax`).
+    Reduce {
+        /// Which reduction.
+        kind: ReduceKind,
+        /// Keep reduced axes as size 1.
+        keepdims: bool,
+        /// With no axes: identity instead of reducing everything.
+        noop_with_empty_axes: bool,
+    },
+    /// `(x) -> i64 indices`.
+    ArgMax {
+        /// The axis.
+        axis: i64,
+        /// Keep the axis as size 1.
+        keepdims: bool,
+        /// Ties go to the last index.
+        select_last_index: bool,
+    },
+    /// `(x, roi?, scales?, sizes?) -> y`.
+    Resize(ResizeAttrs),
+    /// `(x0, x1, ...) -> y`.
+    Concat {
+        /// The axis (may be negative).
+        axis: i64,
+    },
+    /// `(x, split?: i64) -> y0, y1, ...`.
+    Split {
+        /// The axis.
+        axis: i64,
+        /// Opset 18 `num_outputs`, when given instead of sizes.
+        num_outputs: Option<usize>,
+    },
+    /// `(x, starts, ends, axes?, steps?) -> y`.
+    Slice,
+    /// `(x) -> y`.
+    Transpose {
+        /// The permutation; `None` reverses the axes.
+        perm: Option<Vec<usize>>,
+    },
+    /// `(x, pads: i64, constant_value?, axes?) -> y`.
+    Pad {
+        /// constant / reflect / edge / wrap (the constant comes from the input).
+        mode: PadMode,
+    },
+    /// `(x, shape: i64) -> y`.
+    Reshape {
+        /// A 0 in `shape` means a zero-sized axis, not "copy the input's".
+        allowzero: bool,
+    },
+    /// `(x) -> 2-D y`.
+    Flatten {
+        /// Axes before this go to the first dimension.
+        axis: i64,
+    },
+    /// `(x, axes?: i64) -> y`.
+    Squeeze,
+    /// `(x, axes: i64) -> y`.
+    Unsqueeze,
+    /// `(x, shape: i64) -> y` broadcast to `shape`.
+    Expand,
+    /// `(data, indices) -> y`.
+    Gather {
+        /// The axis indexed.
+        axis: i64,
+    },
+    /// `(x) -> i64 shape`, sliced to `[start, end)`.
+    Shape {
+        /// First axis reported.
+        start: i64,
+        /// One past the last axis reported (`None`: all).
+        end: Option<i64>,
+    },
+    /// `(shape: i64) -> y` filled with `value` (a one-element tensor).
+    ConstantOfShape {
+        /// The fill value and dtype.
+        value: HostTensor,
+    },
+    /// `(start, limit, delta) -> y`.
+    Range,
+    /// `(x) -> x`. Removed by the passes.
+    Identity,
+    /// `(x, ratio?, training_mode?) -> x` in inference. Removed by the passes.
+    Dropout,
+}
+
+impl Op {
+    /// The ONNX operator name this op imports from (for messages and the unsupported-op report).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Unary(unary) => unary_name(*unary),
+            Op::Binary(binary) => binary_name(*binary),
+            Op::Variadic(BinaryOp::Add) => "Sum",
+            Op::Variadic(binary) => binary_name(*binary),
+            Op::Clip => "Clip",
+            Op::Where => "Where",
+            Op::Compare(CompareOp::Equal) => "Equal",
+            Op::Compare(CompareOp::Less) => "Less",
+            Op::Compare(CompareOp::LessOrEqual) => "LessOrEqual",
+            Op::Compare(CompareOp::Greater) => "Greater",
+            Op::Compare(CompareOp::GreaterOrEqual) => "GreaterOrEqual",
+            Op::Not => "Not",
+            Op::Cast { .. } => "Cast",
+            Op::MatMul { .. } => "MatMul",
+            Op::Gemm { .. } => "Gemm",
+            Op::Conv(_) => "Conv",
+            Op::ConvTranspose(_) => "ConvTranspose",
+            Op::QLinearConv(_) => "QLinearConv",
+            Op::MatMulInteger => "MatMulInteger",
+            Op::QuantizeLinear { .. } => "QuantizeLinear",
+            Op::DequantizeLinear { .. } => "DequantizeLinear",
+            Op::MaxPool(_) => "MaxPool",
+            Op::AveragePool(_) => "AveragePool",
+            Op::GlobalAveragePool => "GlobalAveragePool",
+            Op::GlobalMaxPool => "GlobalMaxPool",
+            Op::BatchNormalization { .. } => "BatchNormalization",
+            Op::LayerNormalization { .. } => "LayerNormalization",
+            Op::Softmax { .. } => "Softmax",
+            Op::LogSoftmax { .. } => "LogSoftmax",
+            Op::Reduce { kind, .. } => match kind {
+                ReduceKind::Sum => "ReduceSum",
+                ReduceKind::Mean => "ReduceMean",
+                ReduceKind::Max => "ReduceMax",
+                ReduceKind::ArgMax { .. } => "ArgMax",
+            },
+            Op::ArgMax { .. } => "ArgMax",
+            Op::Resize(_) => "Resize",
+            Op::Concat { .. } => "Concat",
+            Op::Split { .. } => "Split",
+            Op::Slice => "Slice",
+            Op::Transpose { .. } => "Transpose",
+            Op::Pad { .. } => "Pad",
+            Op::Reshape { .. } => "Reshape",
+            Op::Flatten { .. } => "Flatten",
+            Op::Squeeze => "Squeeze",
+            Op::Unsqueeze => "Unsqueeze",
+            Op::Expand => "Expand",
+            Op::Gather { .. } => "Gather",
+            Op::Shape { .. } => "Shape",
+            Op::ConstantOfShape { .. } => "ConstantOfShape",
+            Op::Range => "Range",
+            Op::Identity => "Identity",
+            Op::Dropout => "Dropout",
+        }
+    }
+}
+
+fn unary_name(unary: UnaryOp) -> &'static str {
+    match unary {
+        UnaryOp::Sqrt => "Sqrt",
+        UnaryOp::Exp => "Exp",
+        UnaryOp::Log => "Log",
+        UnaryOp::Neg => "Neg",
+        UnaryOp::Abs => "Abs",
+        UnaryOp::Activation(activation) => match activation {
+            Activation::Identity => "Identity",
+            Activation::Relu => "Relu",
+            Activation::LeakyRelu { .. } => "LeakyRelu",
+            Activation::Clip { .. } => "Clip",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Silu => "Silu",
+            Activation::Gelu => "Gelu",
+            Activation::HardSigmoid { .. } => "HardSigmoid",
+            Activation::HardSwish => "HardSwish",
+            Activation::Softplus => "Softplus",
+        },
+    }
+}
+
+fn binary_name(binary: BinaryOp) -> &'static str {
+    match binary {
+        BinaryOp::Add => "Add",
+        BinaryOp::Sub => "Sub",
+        BinaryOp::Mul => "Mul",
+        BinaryOp::Div => "Div",
+        BinaryOp::Pow => "Pow",
+        BinaryOp::Min => "Min",
+        BinaryOp::Max => "Max",
+    }
+}

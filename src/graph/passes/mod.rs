@@ -1,0 +1,1 @@
+//! Graph optimisation passes: each rewrites a [`crate::graph::Graph`] and keeps its outputs equal.

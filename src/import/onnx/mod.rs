@@ -1,0 +1,1 @@
+//! ONNX protobuf in (to a [`crate::graph::Graph`]) and out.

@@ -1,0 +1,1 @@
+//! The CPU reference backend: every [`crate::graph::Op`] evaluated on host tensors, plainly.
