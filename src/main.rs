@@ -15,7 +15,7 @@ use cli::DeviceArgs;
     about = "Compress neural networks and run them fast on GPUs"
 )]
 struct Cli {
-    /// Backend: auto, vulkan, metal, dx12 or gl.
+    /// Backend: auto, vulkan, metal, dx12 or gl (kiln bench: a comma list, cpu, or all).
     #[arg(long, global = true, env = "KILN_BACKEND", default_value = "auto")]
     backend: String,
     /// Adapter: a name substring or the index `kiln info` prints.
@@ -55,7 +55,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> kiln::Result<ExitCode> {
-    let backend: BackendChoice = cli.backend.parse()?;
+    let backend: BackendChoice = match &cli.command {
+        // `kiln bench` and `kiln detect` read --backend themselves: a comma list, `cpu` or `all`.
+        Some(Command::Bench { .. } | Command::Detect(_)) => BackendChoice::Auto,
+        _ => cli.backend.parse()?,
+    };
     let device = DeviceArgs {
         backend_text: cli.backend.clone(),
         backend,

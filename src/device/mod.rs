@@ -8,6 +8,7 @@ mod buffer_pool;
 mod pipeline_cache;
 mod recorder;
 mod shader;
+pub mod timestamps;
 
 use std::sync::{Arc, Mutex};
 

@@ -23,7 +23,7 @@ fn align4(len: u64) -> u64 {
 }
 
 impl Gpu {
-    fn record<R>(&self, step: impl FnOnce(&mut wgpu::CommandEncoder) -> R) -> R {
+    pub(super) fn record<R>(&self, step: impl FnOnce(&mut wgpu::CommandEncoder) -> R) -> R {
         let mut slot = self
             .encoder
             .lock()

@@ -2,3 +2,4 @@
 //! suites store them.
 
 pub mod npy;
+pub mod tensor_file;

@@ -3,9 +3,11 @@
 
 mod activation;
 pub mod conv;
+pub mod convert;
 pub mod elementwise;
 pub mod gemm;
 pub mod grid;
+pub mod indexing;
 pub mod layout;
 pub mod matmul;
 pub mod normalization;
@@ -25,8 +27,10 @@ pub fn all_programs() -> Vec<&'static ShaderProgram> {
     let mut programs = matmul::programs();
     for family in [
         conv::PROGRAMS,
+        convert::PROGRAMS,
         elementwise::PROGRAMS,
         gemm::PROGRAMS,
+        indexing::PROGRAMS,
         layout::PROGRAMS,
         normalization::PROGRAMS,
         pooling::PROGRAMS,
@@ -36,6 +40,8 @@ pub fn all_programs() -> Vec<&'static ShaderProgram> {
         softmax::PROGRAMS,
         sparse::nm::PROGRAMS,
         sparse::bsr::PROGRAMS,
+        crate::bench::roofline::PROGRAMS,
+        crate::vision::PROGRAMS,
     ] {
         programs.extend_from_slice(family);
     }

@@ -4,6 +4,7 @@
 mod bench;
 mod common;
 mod conv;
+mod convert;
 mod detect;
 mod device;
 mod elementwise;

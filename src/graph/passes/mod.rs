@@ -1,1 +1,261 @@
 //! Graph optimisation passes: each rewrites a [`crate::graph::Graph`] and keeps its outputs equal.
+//!
+//! Every pass is public on its own and returns how many rewrites it made; [`optimize`] runs them
+//! all in an order where each one enables the next (Identity nodes between a conv and its
+//! BatchNormalization go first, constant shape subgraphs are folded before patterns are matched,
+//! dead nodes go last) and validates the result.
+
+mod batchnorm;
+mod dead;
+mod fold;
+mod fuse;
+mod identity;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use batchnorm::fold_batchnorm;
+pub use dead::eliminate_dead_nodes;
+pub use fold::{fold_constants, MAX_FOLDED_BYTES};
+pub use fuse::fuse_activations;
+pub use identity::remove_identities;
+
+use crate::error::Result;
+use crate::graph::Graph;
+use crate::tensor::HostTensor;
+use std::fmt;
+
+/// How many rewrites each pass of [`optimize`] made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Identity and Dropout nodes removed.
+    pub identities_removed: usize,
+    /// Nodes evaluated at load time and replaced by initializers.
+    pub constants_folded: usize,
+    /// BatchNormalization nodes folded into the Conv before them.
+    pub batchnorms_folded: usize,
+    /// Activation nodes (and Sigmoid·Mul pairs) fused into the Conv, MatMul or Gemm before them.
+    pub activations_fused: usize,
+    /// Nodes removed because nothing used their outputs.
+    pub dead_nodes_removed: usize,
+}
+
+impl fmt::Display for PassReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} identities removed, {} constants folded, {} batchnorms folded, {} activations \
+             fused, {} dead nodes removed",
+            self.identities_removed,
+            self.constants_folded,
+            self.batchnorms_folded,
+            self.activations_fused,
+            self.dead_nodes_removed
+        )
+    }
+}
+
+/// Runs every pass on `graph`, whose inputs have `input_shapes` (constant folding specialises the
+/// graph to them: `Shape` nodes become initializers), then checks the result with
+/// [`Graph::validate`].
+///
+/// ```
+/// use kiln::graph::{passes::optimize, Graph, Node, Op, ValueInfo, Dim};
+/// use kiln::tensor::DType;
+/// let value = |name: &str| ValueInfo {
+///     name: name.into(),
+///     dtype: Some(DType::F32),
+///     shape: Some(vec![Dim::Fixed(4)]),
+/// };
+/// let mut graph = Graph {
+///     inputs: vec![value("x")],
+///     outputs: vec![value("y")],
+///     nodes: vec![
+///         Node { name: "id".into(), op: Op::Identity, inputs: vec![Some("x".into())], outputs: vec!["t".into()] },
+///         Node { name: "neg".into(), op: Op::Unary(kiln::ops::elementwise::UnaryOp::Neg), inputs: vec![Some("t".into())], outputs: vec!["y".into()] },
+///     ],
+///     ..Graph::default()
+/// };
+/// let report = optimize(&mut graph, &[])?;
+/// assert_eq!(report.identities_removed, 1);
+/// assert_eq!(graph.nodes.len(), 1);
+/// # Ok::<(), kiln::Error>(())
+/// ```
+pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Result<PassReport> {
+    graph.validate()?;
+    let identities_removed = remove_identities(graph)?;
+    let mut dead_nodes_removed = eliminate_dead_nodes(graph)?;
+    let constants_folded = fold_constants(graph, input_shapes)?;
+    let batchnorms_folded = fold_batchnorm(graph)?;
+    let activations_fused = fuse_activations(graph)?;
+    dead_nodes_removed += eliminate_dead_nodes(graph)?;
+    graph.validate()?;
+    Ok(PassReport {
+        identities_removed,
+        constants_folded,
+        batchnorms_folded,
+        activations_fused,
+        dead_nodes_removed,
+    })
+}
+
+/// Points every node input reading `from` at `to` (graph outputs are left alone).
+fn replace_uses(graph: &mut Graph, from: &str, to: &str) {
+    for name in graph
+        .nodes
+        .iter_mut()
+        .flat_map(|node| node.inputs.iter_mut())
+    {
+        if name.as_deref() == Some(from) {
+            *name = Some(to.to_string());
+        }
+    }
+}
+
+/// Whether `value` is one of the graph's outputs.
+fn is_graph_output(graph: &Graph, value: &str) -> bool {
+    graph.outputs.iter().any(|output| output.name == value)
+}
+
+/// The initializer named by a node input, if that input is present and an initializer.
+fn initializer<'g>(graph: &'g Graph, name: Option<&str>) -> Option<&'g HostTensor> {
+    name.and_then(|name| graph.initializers.get(name))
+}
+
+/// A value name starting with `base` that nothing in `graph` defines yet.
+fn unique_name(graph: &Graph, base: &str) -> String {
+    let taken = |name: &str| {
+        graph.initializers.contains_key(name)
+            || graph.inputs.iter().any(|input| input.name == name)
+            || graph
+                .nodes
+                .iter()
+                .any(|node| node.outputs.iter().any(|o| o == name))
+    };
+    let mut name = base.to_string();
+    let mut suffix = 1;
+    while taken(&name) {
+        name = format!("{base}_{suffix}");
+        suffix += 1;
+    }
+    name
+}
+
+/// Removes the initializers that no node and no graph output reads; returns how many.
+fn drop_unused_initializers(graph: &mut Graph) -> usize {
+    let used: std::collections::HashSet<String> = graph
+        .nodes
+        .iter()
+        .flat_map(|node| node.inputs.iter().flatten().cloned())
+        .chain(graph.outputs.iter().map(|output| output.name.clone()))
+        .collect();
+    let before = graph.initializers.len();
+    graph.initializers.retain(|name, _| used.contains(name));
+    before - graph.initializers.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::SeededRng;
+    use crate::graph::passes::testing::{
+        activation, assert_same_outputs, conv3x3, f32_input, fused_tolerance, node, output,
+        random_inputs, random_tensor, unary, z_bound,
+    };
+    use crate::graph::Op;
+    use crate::ops::elementwise::{BinaryOp, UnaryOp};
+    use crate::ops::Activation;
+
+    /// A YOLO-style block: Identity → Conv → BatchNormalization → x·Sigmoid(x) → flattened by a
+    /// Shape subgraph → Dropout → y, plus a dead Neg.
+    fn yolo_block() -> Graph {
+        let mut rng = SeededRng::new(60);
+        let bn = Op::BatchNormalization { epsilon: 0.0 };
+        let mut graph = Graph {
+            inputs: vec![f32_input("x", &[1, 2, 6, 6])],
+            outputs: vec![output("y")],
+            nodes: vec![
+                node("id", Op::Identity, &["x"], &["x1"]),
+                node("conv", Op::Conv(conv3x3()), &["x1", "w", "b"], &["c"]),
+                node("bn", bn, &["c", "gamma", "beta", "mean", "var"], &["n"]),
+                node("sigmoid", activation(Activation::Sigmoid), &["n"], &["s"]),
+                node("mul", Op::Binary(BinaryOp::Mul), &["n", "s"], &["a"]),
+                node(
+                    "shape",
+                    Op::Shape {
+                        start: 0,
+                        end: None,
+                    },
+                    &["a"],
+                    &["dims"],
+                ),
+                node(
+                    "gather",
+                    Op::Gather { axis: 0 },
+                    &["dims", "zero"],
+                    &["batch"],
+                ),
+                node("unsqueeze", Op::Unsqueeze, &["batch", "axes"], &["batch1"]),
+                node(
+                    "concat",
+                    Op::Concat { axis: 0 },
+                    &["batch1", "minus_one"],
+                    &["target"],
+                ),
+                node(
+                    "reshape",
+                    Op::Reshape { allowzero: false },
+                    &["a", "target"],
+                    &["flat"],
+                ),
+                node("dropout", Op::Dropout, &["flat"], &["y"]),
+                node("dead", unary(UnaryOp::Neg), &["x"], &["unused"]),
+            ],
+            ..Graph::default()
+        };
+        let int = |shape: &[usize], value: i64| HostTensor::from_i64(shape, vec![value]).unwrap();
+        let channels = |value: f32| HostTensor::from_f32(&[3], vec![value; 3]).unwrap();
+        // An identity BatchNormalization (γ = 1, β = 0, μ = 0, σ² = 1, ε = 0) folds exactly, so
+        // only the SiLU fusion can change rounding here; fold_batchnorm's own test covers the rest.
+        let tensors = [
+            ("w", random_tensor(&mut rng, &[3, 2, 3, 3], -0.5, 0.5)),
+            ("b", random_tensor(&mut rng, &[3], -0.5, 0.5)),
+            ("gamma", channels(1.0)),
+            ("beta", channels(0.0)),
+            ("mean", channels(0.0)),
+            ("var", channels(1.0)),
+            ("zero", int(&[], 0)),
+            ("axes", int(&[1], 0)),
+            ("minus_one", int(&[1], -1)),
+        ];
+        graph
+            .initializers
+            .extend(tensors.into_iter().map(|(name, t)| (name.to_string(), t)));
+        graph
+    }
+
+    #[test]
+    fn optimize_runs_every_pass_and_keeps_the_outputs() {
+        let before = yolo_block();
+        let mut after = before.clone();
+        let report = optimize(&mut after, &[]).unwrap();
+        let expected = PassReport {
+            identities_removed: 2,
+            constants_folded: 4,
+            batchnorms_folded: 1,
+            activations_fused: 1,
+            dead_nodes_removed: 1,
+        };
+        assert_eq!(report, expected);
+        assert_eq!(
+            report.to_string(),
+            "2 identities removed, 4 constants folded, 1 batchnorms folded, 1 activations \
+             fused, 1 dead nodes removed"
+        );
+        let ops: Vec<&str> = after.nodes.iter().map(|n| n.op.name()).collect();
+        assert_eq!(ops, ["Conv", "Reshape"]);
+        assert!(matches!(&after.nodes[0].op, Op::Conv(a) if a.activation == Activation::Silu));
+        assert_eq!(after.nodes[1].outputs, ["y"]);
+        let tolerance = fused_tolerance(z_bound(2 * 9, 0.5, 0.5));
+        assert_same_outputs(&before, &after, &random_inputs(&before, 61), tolerance);
+    }
+}

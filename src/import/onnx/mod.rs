@@ -1,1 +1,77 @@
 //! ONNX protobuf in (to a [`crate::graph::Graph`]) and out.
+//!
+//! [`load_onnx`] / [`parse_onnx`] decode a `ModelProto` with hand-written prost messages
+//! ([`proto`]), convert every node of the `ai.onnx` domain (opsets 7 to 24) to kiln's typed
+//! [`crate::graph::Op`] with ONNX's defaults filled and old-opset attributes turned into inputs,
+//! sort the nodes and validate the graph. Every malformed file is an
+//! [`crate::Error::InvalidModel`] and every well-formed one kiln cannot run an
+//! [`crate::Error::Unsupported`] naming the node, op or tensor; sizes read from the file are
+//! checked before anything is allocated by them.
+//!
+//! [`to_onnx_bytes`] / [`save_onnx`] write a graph back out (opset 17 unless an op needs a later
+//! one), for other runtimes.
+//!
+//! ```no_run
+//! let graph = kiln::import::onnx::load_onnx(std::path::Path::new("model.onnx"))?;
+//! println!("{} nodes", graph.nodes.len());
+//! # Ok::<(), kiln::Error>(())
+//! ```
+
+mod attributes;
+mod convert;
+mod export;
+mod external;
+#[cfg(test)]
+mod loader_tests;
+mod names;
+#[cfg(test)]
+mod opset_tests;
+pub mod proto;
+mod reader;
+mod tensor;
+#[cfg(test)]
+mod testing;
+mod topo;
+
+pub use convert::SUPPORTED_OPS;
+pub use export::{save_onnx, to_onnx_bytes};
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::tensor::HostTensor;
+use external::ExternalData;
+use prost::Message;
+use std::path::Path;
+
+/// Reads the ONNX model at `path`; external tensor data is read relative to its directory.
+pub fn load_onnx(path: &Path) -> Result<Graph> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let base_dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    parse_onnx(&bytes, Some(base_dir))
+}
+
+/// Decodes an ONNX model from `bytes`. Tensors with external data are read relative to
+/// `base_dir`; without one they are an error.
+pub fn parse_onnx(bytes: &[u8], base_dir: Option<&Path>) -> Result<Graph> {
+    let model = proto::ModelProto::decode(bytes).map_err(|e| decode_error("model", e))?;
+    reader::graph_from_model(model, base_dir)
+}
+
+/// Decodes one serialized `TensorProto` (the `input_0.pb` files of ONNX test data sets) into its
+/// name and value.
+pub fn parse_tensor_proto(bytes: &[u8]) -> Result<(String, HostTensor)> {
+    let proto = proto::TensorProto::decode(bytes).map_err(|e| decode_error("tensor", e))?;
+    let location = format!("tensor '{}'", proto.name);
+    let tensor = tensor::tensor_from_proto(&proto, &location, &mut ExternalData::new(None))?;
+    Ok((proto.name, tensor))
+}
+
+fn decode_error(what: &str, error: prost::DecodeError) -> Error {
+    Error::InvalidModel {
+        location: format!("{what} protobuf"),
+        detail: format!("not a valid ONNX {what}: {error}"),
+    }
+}

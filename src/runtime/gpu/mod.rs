@@ -1,1 +1,177 @@
 //! The GPU backend: every [`crate::graph::Op`] kiln has a kernel for, launched on a [`crate::device::Gpu`].
+//!
+//! [`eval_node`] maps one node onto the launchers in [`crate::ops`]: it records dispatches into the
+//! device's pending encoder and never waits, so a Plan's whole run is one command buffer. Inputs a
+//! kernel reads are device tensors; inputs that set a kernel's parameters (Reshape's shape, Slice's
+//! starts, Pad's pads, Resize's scales, Clip's bounds, reduce axes, BatchNorm statistics) must be
+//! initializers, passed as host values ([`reads_as_constant`] says which are which).
+//!
+//! Dtypes: float kernels run f32, and f16 where a launcher has it (Conv, MatMul, MaxPool,
+//! AveragePool); layout ops move any 1-, 2- or 4-byte dtype; booleans live on the GPU as u8 (0 or
+//! 1). No kernel takes i64, so an i64 tensor input is an [`Error::Unsupported`] naming the node
+//! (Gather's constant i64 indices are read from the host value, or uploaded as i32).
+//! ArgMax writes i32 indices: a Plan records the graph's i64 and widens them when it reads the
+//! result back ([`download`]).
+
+mod args;
+mod conv;
+mod convert;
+mod dense;
+mod layout;
+mod pointwise;
+
+pub use layout::{is_relabel, relabel_shape};
+
+use crate::device::Gpu;
+use crate::error::{Error, Result};
+use crate::graph::{Node, Op};
+use crate::tensor::{DType, GpuTensor, HostTensor, TensorData};
+use args::Args;
+
+/// Runs `node` on the GPU: `inputs[i]` is input `i` on the device (`None` when the node omits it or
+/// reads it only as a constant), `constants[i]` its host value when it is an initializer. Returns
+/// one tensor per node output. Nothing is submitted or read back.
+///
+/// Errors: [`Error::Unsupported`] for ops and dtypes without a GPU kernel and for parameters that
+/// are computed at run time instead of being constant; [`Error::InvalidModel`] for missing inputs;
+/// the launchers' own shape and argument errors.
+pub fn eval_node(
+    gpu: &Gpu,
+    node: &Node,
+    inputs: &[Option<&GpuTensor>],
+    constants: &[Option<&HostTensor>],
+) -> Result<Vec<GpuTensor>> {
+    let args = Args::new(gpu, node, inputs, constants)?;
+    if let Some(wide) = inputs.iter().flatten().find(|t| t.dtype() == DType::I64) {
+        return Err(args.unsupported(format!(
+            "{} tensors on the GPU (no kernel takes them; shape arithmetic is folded by the passes)",
+            wide.dtype()
+        )));
+    }
+    let outputs = if let Some(outputs) = layout::eval(&args) {
+        outputs?
+    } else if let Some(output) = conv::eval(&args)
+        .or_else(|| dense::eval(&args))
+        .or_else(|| pointwise::eval(&args))
+        .or_else(|| convert::eval(&args))
+    {
+        vec![output?]
+    } else {
+        return Err(args.unsupported(format!(
+            "{} has no GPU kernel; it must be folded into a constant by the passes, which \
+             happens when it depends only on initializers and input shapes",
+            node.op.name()
+        )));
+    };
+    if outputs.len() != node.outputs.len() {
+        return Err(args.invalid(format!(
+            "produced {} outputs, the node lists {}",
+            outputs.len(),
+            node.outputs.len()
+        )));
+    }
+    Ok(outputs)
+}
+
+/// Whether the GPU backend reads input `index` of `op` as a host constant (a parameter of the
+/// kernel) rather than as a device tensor.
+pub fn reads_as_constant(op: &Op, index: usize) -> bool {
+    match op {
+        Op::Clip
+        | Op::Reshape { .. }
+        | Op::Expand
+        | Op::Squeeze
+        | Op::Unsqueeze
+        | Op::Split { .. }
+        | Op::Slice
+        | Op::Pad { .. }
+        | Op::Resize(_)
+        | Op::Reduce { .. }
+        | Op::BatchNormalization { .. } => index >= 1,
+        Op::QLinearConv(_) => index != 0 && index != 8,
+        Op::ConstantOfShape { .. } | Op::Range => true,
+        _ => false,
+    }
+}
+
+/// The dtype the GPU backend wants initializer `index` of `op` in, for a host tensor of `dtype`:
+/// booleans as u8, an f16 convolution's bias as f32 (the kernel adds it in f32), Gather's i64
+/// indices as i32, others unchanged.
+pub fn device_dtype(op: &Op, index: usize, dtype: DType) -> DType {
+    match (op, index, dtype) {
+        (_, _, DType::Bool) => DType::U8,
+        (Op::Conv(_), 2, DType::F16) => DType::F32,
+        (Op::Gather { .. }, 1, DType::I64) => DType::I32,
+        _ => dtype,
+    }
+}
+
+/// Uploads `host` as `dtype` ([`device_dtype`]): unchanged, f16 widened to f32, bool as u8, or
+/// i64 narrowed to i32 (an error for a value outside i32).
+pub fn upload_as(gpu: &Gpu, host: &HostTensor, dtype: DType) -> Result<GpuTensor> {
+    let shape = host.shape();
+    match (host.data(), dtype) {
+        (TensorData::F16(values), DType::F32) => {
+            let widened: Vec<f32> = values.iter().map(|v| v.to_f32()).collect();
+            GpuTensor::upload(gpu, shape, &widened)
+        }
+        (TensorData::Bool(values), DType::U8) => {
+            let bytes: Vec<u8> = values.iter().map(|&v| u8::from(v)).collect();
+            GpuTensor::upload(gpu, shape, &bytes)
+        }
+        (TensorData::I64(values), DType::I32) => {
+            let narrowed = (values.iter())
+                .map(|&v| i32::try_from(v))
+                .collect::<std::result::Result<Vec<i32>, _>>()
+                .map_err(|_| Error::InvalidArgument {
+                    op: "runtime::gpu::upload_as",
+                    detail: "an i64 value does not fit in i32".into(),
+                })?;
+            GpuTensor::upload(gpu, shape, &narrowed)
+        }
+        (data, dtype) if data.dtype() == dtype => upload(gpu, host),
+        (data, dtype) => Err(Error::DTypeMismatch {
+            op: "runtime::gpu::upload_as",
+            expected: dtype,
+            got: data.dtype(),
+        }),
+    }
+}
+
+/// Uploads `host` in its own dtype (booleans as u8).
+pub fn upload(gpu: &Gpu, host: &HostTensor) -> Result<GpuTensor> {
+    let shape = host.shape();
+    match host.data() {
+        TensorData::F32(values) => GpuTensor::upload(gpu, shape, values),
+        TensorData::F16(values) => GpuTensor::upload(gpu, shape, values),
+        TensorData::I8(values) => GpuTensor::upload(gpu, shape, values),
+        TensorData::U8(values) => GpuTensor::upload(gpu, shape, values),
+        TensorData::I32(values) => GpuTensor::upload(gpu, shape, values),
+        TensorData::I64(values) => GpuTensor::upload(gpu, shape, values),
+        TensorData::Bool(_) => upload_as(gpu, host, DType::U8),
+    }
+}
+
+/// Reads `tensor` back as a host tensor of `dtype`: its own dtype, or i32 widened to i64 (ArgMax's
+/// indices), or u8 as bool. Submits pending work and waits for it.
+pub fn download(gpu: &Gpu, tensor: &GpuTensor, dtype: DType) -> Result<HostTensor> {
+    let bytes = gpu.read_bytes(tensor.buffer())?;
+    let data = HostTensor::from_le_bytes(tensor.shape(), tensor.dtype(), &bytes)?.into_data();
+    let data = match (data, dtype) {
+        (data, dtype) if data.dtype() == dtype => data,
+        (TensorData::I32(values), DType::I64) => {
+            TensorData::I64(values.into_iter().map(i64::from).collect())
+        }
+        (TensorData::U8(values), DType::Bool) => {
+            TensorData::Bool(values.into_iter().map(|v| v != 0).collect())
+        }
+        (data, dtype) => {
+            return Err(Error::DTypeMismatch {
+                op: "runtime::gpu::download",
+                expected: dtype,
+                got: data.dtype(),
+            })
+        }
+    };
+    HostTensor::new(tensor.shape(), data)
+}

@@ -1,1 +1,0 @@
-//! Darknet `.cfg` + `.weights` (the YOLOv3-era format) to a [`crate::graph::Graph`].

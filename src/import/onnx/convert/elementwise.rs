@@ -1,0 +1,137 @@
+//! Element-wise ops: unary math and activations, binary and variadic arithmetic, comparisons,
+//! Not, Where, Cast and Clip (whose opset < 11 `min`/`max` attributes become inputs).
+
+use super::NodeContext;
+use crate::error::Result;
+use crate::graph::{CompareOp, Op};
+use crate::import::onnx::proto::data_type;
+use crate::import::onnx::tensor::dtype_from_code;
+use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::Activation;
+use crate::tensor::HostTensor;
+
+/// Sqrt, Exp, Log, Neg, Abs and the activations.
+pub(super) fn unary(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(1, 1)?;
+    let attrs = &ctx.attrs;
+    let activation = |activation| UnaryOp::Activation(activation);
+    let unary = match ctx.op_type {
+        "Sqrt" => UnaryOp::Sqrt,
+        "Exp" => UnaryOp::Exp,
+        "Log" => UnaryOp::Log,
+        "Neg" => UnaryOp::Neg,
+        "Abs" => UnaryOp::Abs,
+        "Relu" => activation(Activation::Relu),
+        "Sigmoid" => activation(Activation::Sigmoid),
+        "Tanh" => activation(Activation::Tanh),
+        "HardSwish" => activation(Activation::HardSwish),
+        "Softplus" => activation(Activation::Softplus),
+        "LeakyRelu" => activation(Activation::LeakyRelu {
+            alpha: attrs.float_or("alpha", 0.01)?,
+        }),
+        "HardSigmoid" => activation(Activation::HardSigmoid {
+            alpha: attrs.float_or("alpha", 0.2)?,
+            beta: attrs.float_or("beta", 0.5)?,
+        }),
+        _ => {
+            let approximate = attrs.string_or("approximate", "none")?;
+            if approximate != "none" {
+                return Err(attrs.unsupported(
+                    "approximate",
+                    format!("is '{approximate}'; kiln computes the exact (erf) GELU only"),
+                ));
+            }
+            activation(Activation::Gelu)
+        }
+    };
+    Ok(Op::Unary(unary))
+}
+
+fn binary_op(op_type: &str) -> BinaryOp {
+    match op_type {
+        "Add" | "Sum" => BinaryOp::Add,
+        "Sub" => BinaryOp::Sub,
+        "Mul" => BinaryOp::Mul,
+        "Div" => BinaryOp::Div,
+        "Pow" => BinaryOp::Pow,
+        "Min" => BinaryOp::Min,
+        _ => BinaryOp::Max,
+    }
+}
+
+/// Add, Sub, Mul, Div, Pow.
+pub(super) fn binary(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(2, 2)?;
+    Ok(Op::Binary(binary_op(ctx.op_type)))
+}
+
+/// Min, Max, Sum over any number of inputs; exactly two become a binary op.
+pub(super) fn variadic(ctx: &mut NodeContext) -> Result<Op> {
+    let count = ctx.input_count();
+    ctx.expect_inputs(count.max(1), count)?;
+    let op = binary_op(ctx.op_type);
+    Ok(if count == 2 {
+        Op::Binary(op)
+    } else {
+        Op::Variadic(op)
+    })
+}
+
+/// Equal, Less, LessOrEqual, Greater, GreaterOrEqual.
+pub(super) fn compare(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(2, 2)?;
+    Ok(Op::Compare(match ctx.op_type {
+        "Equal" => CompareOp::Equal,
+        "Less" => CompareOp::Less,
+        "LessOrEqual" => CompareOp::LessOrEqual,
+        "Greater" => CompareOp::Greater,
+        _ => CompareOp::GreaterOrEqual,
+    }))
+}
+
+/// Not.
+pub(super) fn not(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(1, 1)?;
+    Ok(Op::Not)
+}
+
+/// Where.
+pub(super) fn select(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(3, 3)?;
+    Ok(Op::Where)
+}
+
+/// Cast to one of kiln's dtypes.
+pub(super) fn cast(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(1, 1)?;
+    let code = ctx
+        .attrs
+        .int("to")?
+        .ok_or_else(|| ctx.attrs.invalid("to", "is required".into()))?;
+    let to = i32::try_from(code)
+        .ok()
+        .and_then(dtype_from_code)
+        .ok_or_else(|| {
+            let name = i32::try_from(code).map_or_else(|_| code.to_string(), data_type::name);
+            ctx.attrs.unsupported(
+                "to",
+                format!("is {name}; kiln casts to FLOAT, FLOAT16, INT8, UINT8, INT32, INT64, BOOL"),
+            )
+        })?;
+    Ok(Op::Cast { to })
+}
+
+/// Clip; opset < 11 bounds (attributes) become f32 scalar inputs.
+pub(super) fn clip(ctx: &mut NodeContext) -> Result<Op> {
+    if ctx.opset >= 11 {
+        ctx.expect_inputs(1, 3)?;
+        return Ok(Op::Clip);
+    }
+    ctx.expect_inputs(1, 1)?;
+    for (index, bound) in [(1, "min"), (2, "max")] {
+        if let Some(value) = ctx.attrs.float(bound)? {
+            ctx.add_constant_input(index, bound, HostTensor::from_f32(&[], vec![value])?);
+        }
+    }
+    Ok(Op::Clip)
+}

@@ -1,0 +1,162 @@
+//! ONNX Gather on the GPU: the CPU reference and the launcher of `shaders/indexing_gather.wgsl`,
+//! for data of any 1-, 2- or 4-byte dtype (f32, f16, i32, i8, u8, bool as u8).
+//!
+//! Indices come two ways ([`GatherIndices`]). Constant indices (an initializer, i32 or i64) are
+//! checked and wrapped on the host: one outside `[-extent, extent)` is an error, as on the CPU.
+//! Indices computed at run time (an i32 device tensor) cannot report an error from a shader:
+//! negative ones are wrapped there, and an element whose index is still out of range is written
+//! as 0 (the kernel never reads outside `data`). This is the one place the GPU differs from the
+//! CPU reference, which fails on such an index.
+
+use crate::device::{Binding, Gpu, ShaderProgram};
+use crate::error::{Error, Result};
+use crate::graph::Op;
+use crate::ops::convert::reference_node;
+use crate::ops::grid::{grid_for, ELEMENTWISE_WORKGROUP};
+use crate::ops::matmul::tiled::to_u32;
+use crate::tensor::shape::normalize_axis;
+use crate::tensor::{DType, GpuTensor, HostTensor};
+
+/// Gather along one axis, specialised by element size.
+pub const INDEXING_GATHER: ShaderProgram = ShaderProgram {
+    name: "indexing_gather",
+    parts: &[include_str!("../../../shaders/indexing_gather.wgsl")],
+    needs_f16: false,
+};
+
+/// The shader programs of this op family.
+pub const PROGRAMS: &[&ShaderProgram] = &[&INDEXING_GATHER];
+
+/// Where Gather's indices come from.
+#[derive(Clone, Copy)]
+pub enum GatherIndices<'a> {
+    /// Known on the host (an initializer, i32 or i64): range-checked before launch.
+    Constant(&'a HostTensor),
+    /// Computed on the GPU (i32): out-of-range elements are written as 0.
+    Device(&'a GpuTensor),
+}
+
+/// `GatherParams` in `indexing_gather.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GatherParams {
+    extent: u32,
+    index_count: u32,
+    inner: u32,
+    count: u32,
+    word_count: u32,
+    pad: [u32; 3],
+}
+
+/// The reference of Gather: the CPU backend's (negative indices count from the end; others out
+/// of range are an error).
+pub fn reference_gather(data: &HostTensor, indices: &HostTensor, axis: i64) -> Result<HostTensor> {
+    reference_node(Op::Gather { axis }, &[data, indices])
+}
+
+/// Constant `indices` wrapped into `[0, extent)`, as an i32 device tensor of their shape; an
+/// [`Error::InvalidArgument`] for one out of range.
+fn upload_constant_indices(gpu: &Gpu, indices: &HostTensor, extent: usize) -> Result<GpuTensor> {
+    let wrapped = indices
+        .to_i64_vec("Gather")?
+        .into_iter()
+        .map(|index| {
+            let position = if index < 0 {
+                index + extent as i64
+            } else {
+                index
+            };
+            (0..extent as i64)
+                .contains(&position)
+                .then_some(position as i32)
+                .ok_or_else(|| Error::InvalidArgument {
+                    op: "Gather",
+                    detail: format!("index {index} is out of range for an axis of extent {extent}"),
+                })
+        })
+        .collect::<Result<Vec<i32>>>()?;
+    GpuTensor::upload(gpu, indices.shape(), &wrapped)
+}
+
+/// ONNX Gather on the GPU: the output is `data.shape[..axis] ++ indices.shape ++
+/// data.shape[axis + 1..]`. Errors: [`Error::Unsupported`] for i64 data or device indices that
+/// are not i32; [`Error::InvalidArgument`] for a constant index out of range.
+pub fn gather(
+    gpu: &Gpu,
+    data: &GpuTensor,
+    indices: GatherIndices<'_>,
+    axis: i64,
+) -> Result<GpuTensor> {
+    let element_bytes = data.dtype().size_bytes();
+    if element_bytes > 4 {
+        return Err(Error::Unsupported {
+            location: "Gather".into(),
+            detail: format!(
+                "{} data on the GPU (elements of at most 4 bytes)",
+                data.dtype()
+            ),
+        });
+    }
+    let axis = normalize_axis("Gather", axis, data.shape().len())?;
+    let extent = data.shape()[axis];
+    let uploaded;
+    let indices = match indices {
+        GatherIndices::Constant(host) => {
+            uploaded = upload_constant_indices(gpu, host, extent)?;
+            &uploaded
+        }
+        GatherIndices::Device(tensor) => {
+            tensor.expect_dtype("Gather indices", DType::I32)?;
+            tensor
+        }
+    };
+    let shape = [
+        &data.shape()[..axis],
+        indices.shape(),
+        &data.shape()[axis + 1..],
+    ]
+    .concat();
+    let output = GpuTensor::uninit(gpu, &shape, data.dtype())?;
+    let count: usize = shape.iter().product();
+    if count == 0 {
+        return Ok(output);
+    }
+    let word_count = (count * element_bytes).div_ceil(4);
+    let params = GatherParams {
+        extent: to_u32("Gather axis extent", extent)?,
+        index_count: to_u32("Gather indices", indices.shape().iter().product())?,
+        inner: to_u32(
+            "Gather inner size",
+            data.shape()[axis + 1..].iter().product(),
+        )?,
+        count: to_u32("Gather output elements", count)?,
+        word_count: to_u32("Gather output words", word_count)?,
+        pad: [0; 3],
+    };
+    let pipeline = gpu.pipeline(&INDEXING_GATHER, &[("ELEMENT_BYTES", element_bytes as f64)])?;
+    let bindings = [
+        (0, Binding::Uniform(bytemuck::bytes_of(&params))),
+        (1, Binding::Storage(data.buffer())),
+        (2, Binding::Storage(indices.buffer())),
+        (3, Binding::Storage(output.buffer())),
+    ];
+    let grid = grid_for(gpu, word_count, ELEMENTWISE_WORKGROUP)?;
+    gpu.dispatch(&pipeline, &bindings, grid)?;
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::TensorData;
+
+    #[test]
+    fn reference_wraps_negative_indices() {
+        let data = HostTensor::new(&[3], TensorData::I32(vec![10, 20, 30])).unwrap();
+        let indices = HostTensor::new(&[2], TensorData::I64(vec![-1, 0])).unwrap();
+        let y = reference_gather(&data, &indices, 0).unwrap();
+        assert_eq!(y.data(), &TensorData::I32(vec![30, 10]));
+        let outside = HostTensor::new(&[1], TensorData::I64(vec![3])).unwrap();
+        assert!(reference_gather(&data, &outside, 0).is_err());
+    }
+}
