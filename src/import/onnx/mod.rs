@@ -1,12 +1,14 @@
 //! ONNX protobuf in (to a [`crate::graph::Graph`]) and out.
 //!
 //! [`load_onnx`] / [`parse_onnx`] decode a `ModelProto` with hand-written prost messages
-//! ([`proto`]), convert every node of the `ai.onnx` domain (opsets 7 to 24) to kiln's typed
+//! ([`proto`]), convert every node of the `ai.onnx` domain (opsets 7 to 28) to kiln's typed
 //! [`crate::graph::Op`] with ONNX's defaults filled and old-opset attributes turned into inputs,
 //! sort the nodes and validate the graph. Every malformed file is an
 //! [`crate::Error::InvalidModel`] and every well-formed one kiln cannot run an
 //! [`crate::Error::Unsupported`] naming the node, op or tensor; sizes read from the file are
-//! checked before anything is allocated by them.
+//! checked before anything is allocated by them (decoded tensors take at most 8 bytes per byte
+//! of the file: an INT64 element stored as a one-byte varint; external data at most the bytes of
+//! its files).
 //!
 //! [`to_onnx_bytes`] / [`save_onnx`] write a graph back out (opset 17 unless an op needs a later
 //! one), for other runtimes.

@@ -1,7 +1,7 @@
-//! A [`Graph`] to ONNX bytes: ONNX opset 17 (IR version 8) unless an op needs a later one
-//! (GELU: 20; wrap padding, `half_pixel_symmetric`, dilated average pools: 19; Reduce Mean/Max
-//! axes inputs, Pad axes, Resize axes, Split into `num_outputs` parts (uneven parts need 18): 18), initializers as little-endian `raw_data`, declared
-//! shapes with symbolic dims as `dim_param`, and the metadata as `metadata_props`.
+//! A [`Graph`] to ONNX bytes: opset 17 (IR version 8) unless an op needs a later one (see
+//! `opset.rs`: GELU needs 20, wrap padding 19, Split into `num_outputs` parts 18, ...),
+//! initializers as little-endian `raw_data`, declared shapes with symbolic dims as `dim_param`,
+//! and the metadata as `metadata_props`.
 
 mod nodes;
 mod opset;

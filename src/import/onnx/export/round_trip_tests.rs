@@ -167,3 +167,25 @@ fn old_opset_imports_export_to_the_same_graph() {
     assert_eq!(first.nodes[0], second.nodes[0]);
     assert_eq!(first.initializers, second.initializers);
 }
+
+#[test]
+fn a_pad_constant_held_in_the_mode_becomes_an_input() {
+    let relu = node("Relu", &["x"], &["y"], vec![]);
+    let mut graph = parse(&model(13, vec![relu], vec![], &["y"])).unwrap();
+    let pads = HostTensor::from_i64(&[8], vec![1; 8]).unwrap();
+    graph.initializers.insert("pads".into(), pads);
+    graph.nodes[0].op = Op::Pad {
+        mode: PadMode::Constant(2.5),
+    };
+    graph.nodes[0].inputs = vec![Some("x".into()), Some("pads".into())];
+    let reparsed = parse_onnx(&to_onnx_bytes(&graph).unwrap(), None).unwrap();
+    let pad = &reparsed.nodes[0];
+    assert_eq!(
+        pad.op,
+        Op::Pad {
+            mode: PadMode::Constant(0.0)
+        }
+    );
+    let fill = &reparsed.initializers[pad.input(2).unwrap()];
+    assert_eq!(fill.to_f64_vec(), vec![2.5]);
+}
