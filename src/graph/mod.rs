@@ -7,6 +7,7 @@
 //! nodes are in topological order, every value has exactly one producer (a graph input, an
 //! initializer or one node output), and every node input and graph output names such a value.
 
+mod conv_defaults;
 pub mod infer;
 mod op;
 pub mod passes;

@@ -146,9 +146,12 @@ impl Activation {
     /// and the product (2⁻²³·|x|·(|x|/2 + 1) + 2⁻²³·|y|); for those built on `exp`/`tanh`, WGSL's 3 + 2|x| ULP accuracy, which is at most
     /// 63 ULP (< 2⁻¹⁸ relative) over |x| ≤ 30 where they have not yet saturated, plus 2⁻²⁰
     /// absolute for cancellation near zero; GELU adds the 1.5e-7 error of its erf approximation
-    /// scaled by |x|/2. Softplus is `max(x, 0) + log(1 + t)` with `t = e^-|x|` in (0, 1]: `log` on
-    /// [1, 2] is within 2⁻²¹ absolute, `1 + t` rounds by 2⁻²⁴, t's own (3 + 2|x|)-ULP error passes
-    /// through `log(1 + t)` with slope ≤ 1, and the final add rounds once.
+    /// scaled by |x|/2. Softplus is `max(x, 0) + log1p(t)` with `t = e^-|x|` in [0, 1] and log1p as
+    /// `2s·(1 + s²/3 + … + s¹²/13)`, `s = t / (2 + t)` ≤ 1/3 (truncation < 2⁻²⁴ relative): `2 + t`
+    /// rounds by 2⁻²⁴, the division by 2.5 ULP, the products and the series' last add by 2⁻²⁴
+    /// each (the inner terms are damped by s² ≤ 1/9), under 5·2⁻²³ relative to log1p(t) in all;
+    /// t's own (3 + 2|x|)-ULP error passes through log1p with slope ≤ 1; the final add rounds
+    /// once (2⁻²⁴·|y|), and a t below f32's smallest normal may be flushed to zero.
     pub fn error_bound(self, x: f64, input_error: f64, y: f64) -> f64 {
         let lipschitz = match self {
             Activation::Identity | Activation::Relu | Activation::Clip { .. } => 1.0,
@@ -167,9 +170,11 @@ impl Activation {
             }
             Activation::Gelu => y.abs() * 2f64.powi(-18) + 2f64.powi(-20) + 0.75e-7 * x.abs(),
             Activation::Softplus => {
-                2f64.powi(-21)
-                    + 2f64.powi(-24) * (1.0 + y.abs())
-                    + 2f64.powi(-23) * (3.0 + 2.0 * x.abs()) * (-x.abs()).exp()
+                let t = (-x.abs()).exp();
+                2f64.powi(-24) * y.abs()
+                    + 5.0 * 2f64.powi(-23) * t.ln_1p()
+                    + 2f64.powi(-23) * (3.0 + 2.0 * x.abs()) * t
+                    + f64::from(f32::MIN_POSITIVE)
             }
             Activation::HardSigmoid { alpha, .. } => {
                 (f64::from(alpha).abs() * x.abs() + y.abs()) * 2f64.powi(-23)

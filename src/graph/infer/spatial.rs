@@ -63,24 +63,30 @@ pub fn resolve_auto_pads(
 /// `SameLower` the output `input · stride`, fixes the total padding `stride·(in − 1) +
 /// output_padding + (kernel − 1)·dilation + 1 − output`, split as ONNX says (the odd one at the
 /// end for `SameUpper`, else at the beginning); otherwise the pads are `pads` (zeros for
-/// `Valid`).
+/// `Valid`). Empty strides, dilations, pads and output_padding take ONNX's defaults.
+///
+/// With `output_shape` the total padding may go negative, as ONNX allows: a negative pad extends
+/// the output at that end instead of cropping it (the split floors, so a negative odd unit goes
+/// to the end unless `SameUpper`).
 pub fn conv_transpose_pads(
     attrs: &ConvTransposeAttrs,
     input: &[usize],
     kernel: &[usize],
-) -> Result<Vec<usize>> {
-    let conv = &attrs.conv;
+) -> Result<Vec<i64>> {
     let rank = input.len();
+    let attrs = &attrs.with_spatial_defaults(rank);
+    let conv = &attrs.conv;
     let same = matches!(conv.auto_pad, AutoPad::SameUpper | AutoPad::SameLower);
     if attrs.output_shape.is_empty() && !same {
-        return resolve_auto_pads(
+        let pads = resolve_auto_pads(
             conv.auto_pad,
             input,
             kernel,
             &conv.strides,
             &conv.dilations,
             &conv.pads,
-        );
+        )?;
+        return Ok(pads.iter().map(|&pad| pad as i64).collect());
     }
     let lists = [
         kernel.len(),
@@ -115,16 +121,13 @@ pub fn conv_transpose_pads(
             + attrs.output_padding[axis]
             + kernel[axis].saturating_sub(1) * conv.dilations[axis]
             + 1;
-        let total = full.checked_sub(output).ok_or_else(|| {
-            invalid(format!(
-                "output extent {output} on axis {axis} exceeds the full transposed output {full}"
-            ))
-        })?;
-        let (small, large) = (total / 2, total - total / 2);
+        let total =
+            i64::try_from(full).unwrap_or(i64::MAX) - i64::try_from(output).unwrap_or(i64::MAX);
+        let half = total.div_euclid(2);
         let (begin, end) = if conv.auto_pad == AutoPad::SameUpper {
-            (small, large)
+            (half, total - half)
         } else {
-            (large, small)
+            (total - half, half)
         };
         pads[axis] = begin;
         pads[axis + rank] = end;
@@ -141,6 +144,7 @@ pub(super) fn conv(
 ) -> Result<Vec<usize>> {
     let (x, weight) = (inputs.shape(0)?, inputs.shape(weight_index)?);
     require_2d(inputs, x)?;
+    let attrs = &attrs.with_spatial_defaults(x.len() - 2);
     let kernel = kernel_extents(inputs, &attrs.kernel_shape, weight)?;
     let at = |e| inputs.at_node(e);
     let pads = resolve_auto_pads(
@@ -171,25 +175,39 @@ pub(super) fn conv(
     Ok(output.to_vec())
 }
 
-/// ConvTranspose: X `[N, C, H, W]`, weight `[C, M / group, kH, kW]`.
+/// ConvTranspose: X `[N, C, H, W]`, weight `[C, M / group, kH, kW]`. The output is the full
+/// transposed output less the pads; negative pads (from `output_shape`) extend it.
 pub(super) fn conv_transpose(
     inputs: &NodeInputs<'_>,
     attrs: &ConvTransposeAttrs,
 ) -> Result<Vec<usize>> {
     let (x, weight) = (inputs.shape(0)?, inputs.shape(1)?);
     require_2d(inputs, x)?;
+    let attrs = &attrs.with_spatial_defaults(x.len() - 2);
     let kernel = kernel_extents(inputs, &attrs.conv.kernel_shape, weight)?;
     let pads = conv_transpose_pads(attrs, &x[2..], &kernel).map_err(|e| inputs.at_node(e))?;
     let params = ConvTranspose2dParams {
         strides: fixed(inputs, "strides", &attrs.conv.strides)?,
-        pads: fixed(inputs, "pads", &pads)?,
+        pads: [0; 4],
         output_padding: fixed(inputs, "output_padding", &attrs.output_padding)?,
         dilations: fixed(inputs, "dilations", &attrs.conv.dilations)?,
         groups: attrs.conv.group,
     };
-    let output = params
+    let mut output = params
         .output_shape(x, weight)
         .map_err(|e| inputs.at_node(e))?;
+    for axis in 0..2 {
+        let full = output[2 + axis] as i64;
+        let extent = full - pads[axis] - pads[axis + 2];
+        output[2 + axis] = usize::try_from(extent)
+            .ok()
+            .filter(|&e| e >= 1)
+            .ok_or_else(|| {
+                inputs.error(format!(
+                    "pads {pads:?} leave no output of the {full}-wide transposed axis {axis}"
+                ))
+            })?;
+    }
     Ok(output.to_vec())
 }
 

@@ -148,7 +148,24 @@ fn conv_transpose_shapes_from_pads_or_output_shape() {
         shape_of(transposed(vec![0; 4], vec![1, 4, 6, 6]), args()),
         [1, 4, 6, 6]
     );
-    assert!(infer_node(transposed(vec![0; 4], vec![9, 9]), args(), 1).is_err());
+    // An output_shape beyond the full 8 makes the padding negative, which ONNX allows.
+    assert_eq!(
+        shape_of(transposed(vec![0; 4], vec![9, 10]), args()),
+        [1, 4, 9, 10]
+    );
+    // No strides, dilations, pads or output_padding: ONNX's defaults, 3 + 3 − 1 = 5.
+    let defaults = Op::ConvTranspose(ConvTransposeAttrs {
+        conv: ConvAttrs {
+            kernel_shape: vec![],
+            strides: vec![],
+            pads: vec![],
+            dilations: vec![],
+            ..conv3x3()
+        },
+        output_padding: vec![],
+        output_shape: vec![],
+    });
+    assert_eq!(shape_of(defaults, args()), [1, 4, 5, 5]);
 }
 
 #[test]

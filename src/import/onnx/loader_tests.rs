@@ -201,7 +201,11 @@ fn unknown_ops_and_domains_are_unsupported_by_name() {
         "{message}"
     );
     foreign_only.graph.as_mut().unwrap().node[0].domain.clear();
-    assert!(parse_error(&foreign_only).contains("imports no ai.onnx opset"));
+    let message = parse_error(&foreign_only);
+    assert!(
+        message.contains("FusedConv") && message.contains("com.microsoft"),
+        "{message}"
+    );
     let too_new = model(
         13,
         vec![node("Gelu", &["x"], &["y"], vec![])],
@@ -210,7 +214,7 @@ fn unknown_ops_and_domains_are_unsupported_by_name() {
     );
     assert!(parse_error(&too_new).contains("from opset 20"));
     assert!(matches!(
-        parse(&model(6, vec![], vec![], &[])),
+        parse(&model(5, vec![], vec![], &[])),
         Err(Error::Unsupported { .. })
     ));
 }

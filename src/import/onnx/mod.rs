@@ -1,7 +1,7 @@
 //! ONNX protobuf in (to a [`crate::graph::Graph`]) and out.
 //!
 //! [`load_onnx`] / [`parse_onnx`] decode a `ModelProto` with hand-written prost messages
-//! ([`proto`]), convert every node of the `ai.onnx` domain (opsets 7 to 28) to kiln's typed
+//! ([`proto`]), convert every node of the `ai.onnx` domain (opsets 6 to 28) to kiln's typed
 //! [`crate::graph::Op`] with ONNX's defaults filled and old-opset attributes turned into inputs,
 //! sort the nodes and validate the graph. Every malformed file is an
 //! [`crate::Error::InvalidModel`] and every well-formed one kiln cannot run an
@@ -23,6 +23,8 @@ mod attributes;
 mod convert;
 mod export;
 mod external;
+#[cfg(test)]
+mod legacy_opset_tests;
 #[cfg(test)]
 mod loader_tests;
 mod names;

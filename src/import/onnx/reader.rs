@@ -14,11 +14,11 @@ use super::topo::sort_nodes;
 use crate::error::{Error, Result};
 use crate::graph::{Dim, Graph, Node, ValueInfo};
 use crate::tensor::HostTensor;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// The oldest default-domain opset kiln reads.
-pub(crate) const MIN_OPSET: i64 = 7;
+pub(crate) const MIN_OPSET: i64 = 6;
 /// The newest default-domain opset kiln knows the operator definitions of: the converted ops'
 /// schemas were checked up to here (onnx 1.23); later versions only added types and
 /// attributes whose defaults keep the old meaning.
@@ -30,7 +30,7 @@ pub(crate) fn graph_from_model(model: ModelProto, base_dir: Option<&Path>) -> Re
         .graph
         .ok_or_else(|| invalid("model", "has no graph".into()))?;
     reject_foreign_domains(&graph.node)?;
-    let opset = default_opset(&model.opset_import)?;
+    let opset = default_opset(&model.opset_import, &graph.node)?;
     if !graph.sparse_initializer.is_empty() {
         return Err(Error::Unsupported {
             location: format!("graph '{}'", graph.name),
@@ -57,6 +57,8 @@ pub(crate) fn graph_from_model(model: ModelProto, base_dir: Option<&Path>) -> Re
         names,
         used_values: used_value_names(&graph),
         external,
+        declared_ranks: declared_ranks(&inputs, &graph.value_info)?,
+        extra_nodes: Vec::new(),
     };
     let nodes = convert_nodes(&graph.node, &mut state)?;
     let mut available: HashSet<String> = state.initializers.keys().cloned().collect();
@@ -94,14 +96,30 @@ fn read_initializers(
     Ok(initializers)
 }
 
-/// The version of the `ai.onnx` (or empty) domain the model imports.
-fn default_opset(opset_import: &[OperatorSetIdProto]) -> Result<i64> {
+/// The version of the `ai.onnx` (or empty) domain the model imports. A model importing only
+/// other domains is [`Error::Unsupported`], naming its first node's op and domain.
+fn default_opset(opset_import: &[OperatorSetIdProto], protos: &[NodeProto]) -> Result<i64> {
     let opset = opset_import
         .iter()
         .filter(|entry| entry.domain.is_empty() || entry.domain == "ai.onnx")
         .map(|entry| entry.version)
-        .max()
-        .ok_or_else(|| invalid("model", "imports no ai.onnx opset (opset_import)".into()))?;
+        .max();
+    let Some(opset) = opset else {
+        let domains: Vec<&str> = opset_import
+            .iter()
+            .map(|entry| entry.domain.as_str())
+            .collect();
+        return Err(match protos.first() {
+            Some(proto) => Error::Unsupported {
+                location: format!("node '{}' ({})", node_name(proto, 0), proto.op_type),
+                detail: format!(
+                    "op {} of domain '{}': the model imports only the domains {domains:?}, none of them ai.onnx",
+                    proto.op_type, proto.domain
+                ),
+            },
+            None => invalid("model", "imports no ai.onnx opset (opset_import)".into()),
+        });
+    };
     if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
         return Err(Error::Unsupported {
             location: "model".into(),
@@ -142,10 +160,31 @@ fn convert_nodes(protos: &[NodeProto], state: &mut ModelState) -> Result<Vec<Nod
     for (name, proto) in constants {
         add_constant(proto, name, state)?;
     }
-    others
-        .into_iter()
-        .map(|(name, proto)| convert_node(state, proto, name))
-        .collect()
+    let mut nodes = Vec::with_capacity(others.len());
+    for (name, proto) in others {
+        let node = convert_node(state, proto, name)?;
+        nodes.append(&mut state.extra_nodes);
+        nodes.push(node);
+    }
+    Ok(nodes)
+}
+
+/// The ranks the file declares: graph inputs' and `value_info` entries' shapes.
+fn declared_ranks(
+    inputs: &[ValueInfo],
+    annotations: &[ValueInfoProto],
+) -> Result<HashMap<String, usize>> {
+    let mut ranks: HashMap<String, usize> = inputs
+        .iter()
+        .filter_map(|input| Some((input.name.clone(), input.shape.as_ref()?.len())))
+        .collect();
+    for annotation in annotations {
+        let info = value_info(annotation, "value_info")?;
+        if let Some(shape) = info.shape {
+            ranks.entry(info.name).or_insert(shape.len());
+        }
+    }
+    Ok(ranks)
 }
 
 /// The node's name, or `<OpType>_<index>` when the file gives none.

@@ -32,6 +32,7 @@ impl ConvGeometry {
     /// Conv (and QLinearConv): `x` is `[N, C, spatial…]`, `w` is `[M, C / group, kernel…]`.
     pub fn forward(attrs: &ConvAttrs, x: &[usize], w: &[usize]) -> Result<Self> {
         let (spatial, kernel) = split_shapes(attrs, x, w)?;
+        let attrs = &attrs.with_spatial_defaults(spatial.len());
         let group = attrs.group;
         if !w[0].is_multiple_of(group) || w[1].checked_mul(group) != Some(x[1]) {
             return Err(shape_error(format!(
@@ -76,8 +77,9 @@ impl ConvGeometry {
     /// output extent is `stride·(in − 1) + output_padding + dilation·(k − 1) + 1`; the pads crop
     /// it, and come from `output_shape` (or, with `SAME_*`, from `in · stride`) when given.
     pub fn transposed(attrs: &ConvTransposeAttrs, x: &[usize], w: &[usize]) -> Result<Self> {
+        let (spatial, kernel) = split_shapes(&attrs.conv, x, w)?;
+        let attrs = &attrs.with_spatial_defaults(spatial.len());
         let conv = &attrs.conv;
-        let (spatial, kernel) = split_shapes(conv, x, w)?;
         let group = conv.group;
         if w[0] != x[1] || !x[1].is_multiple_of(group) {
             return Err(shape_error(format!(

@@ -64,6 +64,7 @@ fn conv_params(
 ) -> Result<Conv2dParams> {
     let input = spatial(constants, input_shape)?;
     let kernel = spatial(constants, weight_shape)?;
+    let attrs = &attrs.with_spatial_defaults(input.len());
     if !attrs.kernel_shape.is_empty() && attrs.kernel_shape != kernel {
         return Err(constants.invalid(format!(
             "kernel_shape {:?} disagrees with the weight's {kernel:?}",
@@ -104,19 +105,26 @@ fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Result<GpuTens
     let x = args.tensor_of(0, &[DType::F32])?;
     let w = args.tensor_of(1, &[DType::F32])?;
     let bias = args.optional_tensor(2)?;
-    let conv = &attrs.conv;
     let input = spatial(args, x.shape())?;
     let kernel = spatial(args, w.shape())?;
-    let output_padding = if attrs.output_padding.is_empty() {
-        [0, 0]
-    } else {
-        pair(args, &attrs.output_padding, "output_padding")?
+    let attrs = &attrs.with_spatial_defaults(input.len());
+    let conv = &attrs.conv;
+    let signed_pads = conv_transpose_pads(attrs, &input, &kernel)?;
+    let Ok(pads) = signed_pads
+        .iter()
+        .map(|&pad| usize::try_from(pad))
+        .collect()
+    else {
+        return Err(args.unsupported(format!(
+            "output_shape {:?} beyond the full transposed output (pads {signed_pads:?}): the GPU \
+             kernel crops only",
+            attrs.output_shape
+        )));
     };
-    let pads = conv_transpose_pads(attrs, &input, &kernel)?;
     let params = ConvTranspose2dParams {
         strides: pair(args, &conv.strides, "strides")?,
         pads: pads4(args, pads)?,
-        output_padding,
+        output_padding: pair(args, &attrs.output_padding, "output_padding")?,
         dilations: pair(args, &conv.dilations, "dilations")?,
         groups: conv.group,
     };

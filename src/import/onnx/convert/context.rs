@@ -11,7 +11,7 @@ use crate::import::onnx::names::NameSet;
 use crate::import::onnx::proto::{NodeProto, TensorProto};
 use crate::import::onnx::tensor::tensor_from_proto;
 use crate::tensor::HostTensor;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What every node's conversion reads and extends.
 pub(crate) struct ModelState<'e> {
@@ -25,6 +25,10 @@ pub(crate) struct ModelState<'e> {
     pub(crate) used_values: HashSet<String>,
     /// Reader for tensors stored outside the file.
     pub(crate) external: ExternalData<'e>,
+    /// The rank of every graph input and `value_info` entry whose shape the file declares.
+    pub(crate) declared_ranks: HashMap<String, usize>,
+    /// Nodes converters synthesised beside their own (an opset-6 broadcast's Reshape).
+    pub(crate) extra_nodes: Vec<Node>,
 }
 
 /// One node being converted.
@@ -109,6 +113,37 @@ impl<'p, 's, 'e> NodeContext<'p, 's, 'e> {
     pub(crate) fn constant_input(&self, index: usize) -> Option<&HostTensor> {
         let name = self.inputs.get(index)?.as_ref()?;
         self.state.initializers.get(name)
+    }
+
+    /// The rank of input `index` when an initializer or a declared shape fixes it.
+    pub(crate) fn known_rank(&self, index: usize) -> Option<usize> {
+        let name = self.inputs.get(index)?.as_ref()?;
+        match self.state.initializers.get(name) {
+            Some(tensor) => Some(tensor.shape().len()),
+            None => self.state.declared_ranks.get(name).copied(),
+        }
+    }
+
+    /// Feeds input `index` through a synthesised Reshape to `shape` (a 0 copies the input's
+    /// dimension), both synthesised: the shape as an initializer, the Reshape as an extra node.
+    pub(crate) fn reshape_input(&mut self, index: usize, shape: Vec<i64>) -> Result<()> {
+        let Some(source) = self.input_name(index) else {
+            return Err(self.invalid(format!("input {index} is omitted")));
+        };
+        let shape_tensor = HostTensor::from_i64(&[shape.len()], shape)?;
+        let shape_name = self.state.names.fresh(&format!("{}::shape", self.name));
+        self.state
+            .initializers
+            .insert(shape_name.clone(), shape_tensor);
+        let output = self.state.names.fresh(&format!("{}::reshaped", self.name));
+        self.state.extra_nodes.push(Node {
+            name: self.state.names.fresh(&format!("{}::reshape", self.name)),
+            op: Op::Reshape { allowzero: false },
+            inputs: vec![Some(source), Some(shape_name)],
+            outputs: vec![output.clone()],
+        });
+        self.set_input(index, Some(output));
+        Ok(())
     }
 
     /// Checks the node has between `required` and `max` inputs and the first `required` are given.

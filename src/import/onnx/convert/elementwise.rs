@@ -1,5 +1,6 @@
 //! Element-wise ops: unary math and activations, binary and variadic arithmetic, comparisons,
-//! Not, Where, Cast and Clip (whose opset < 11 `min`/`max` attributes become inputs).
+//! Not, Where, Cast and Clip (whose opset < 11 `min`/`max` attributes become inputs); binary ops
+//! and comparisons of opset 6 broadcast as [`super::legacy`] aligns them.
 
 use super::NodeContext;
 use crate::error::Result;
@@ -62,6 +63,7 @@ fn binary_op(op_type: &str) -> BinaryOp {
 /// Add, Sub, Mul, Div, Pow.
 pub(super) fn binary(ctx: &mut NodeContext) -> Result<Op> {
     ctx.expect_inputs(2, 2)?;
+    super::legacy::align_legacy_broadcast(ctx)?;
     Ok(Op::Binary(binary_op(ctx.op_type)))
 }
 
@@ -80,6 +82,7 @@ pub(super) fn variadic(ctx: &mut NodeContext) -> Result<Op> {
 /// Equal, Less, LessOrEqual, Greater, GreaterOrEqual.
 pub(super) fn compare(ctx: &mut NodeContext) -> Result<Op> {
     ctx.expect_inputs(2, 2)?;
+    super::legacy::align_legacy_broadcast(ctx)?;
     Ok(Op::Compare(match ctx.op_type {
         "Equal" => CompareOp::Equal,
         "Less" => CompareOp::Less,

@@ -220,6 +220,7 @@ pub(super) fn identity(ctx: &mut NodeContext) -> Result<Op> {
 pub(super) fn dropout(ctx: &mut NodeContext) -> Result<Op> {
     if ctx.opset < 12 {
         ctx.expect_inputs(1, 1)?;
+        super::legacy::reject_training_mode(ctx)?;
         return Ok(Op::Dropout);
     }
     ctx.expect_inputs(1, 3)?;

@@ -7,6 +7,7 @@ mod context;
 mod conv;
 mod elementwise;
 mod layout;
+mod legacy;
 mod linear;
 mod reduce;
 mod resize;

@@ -52,6 +52,7 @@ pub(super) fn softmax(ctx: &mut NodeContext) -> Result<Op> {
 /// BatchNormalization in inference mode (`spatial` = 1 before opset 9, `training_mode` = 0).
 pub(super) fn batch_norm(ctx: &mut NodeContext) -> Result<Op> {
     ctx.expect_inputs(5, 5)?;
+    super::legacy::reject_training_mode(ctx)?;
     if ctx.opset < 9 && !ctx.attrs.bool_or("spatial", true)? {
         return Err(ctx
             .attrs
