@@ -38,6 +38,12 @@ const RECORD_FLOATS: u32 = 8u;
 @group(0) @binding(3) var<storage, read_write> records: array<f32>;
 @group(0) @binding(4) var<storage, read_write> count: atomic<u32>;
 
+// NaN by its bit pattern: GL drivers (llvmpipe) may assume no NaN in float comparisons, so `x > y`
+// alone does not reject one there.
+fn is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 fn sigmoid(x: f32) -> f32 {
     return 1.0 / (1.0 + exp(-x));
 }
@@ -75,7 +81,7 @@ fn main(
     var best = value(base, params.first_class);
     for (var class_index = 1u; class_index < params.classes; class_index++) {
         let score = value(base, params.first_class + class_index);
-        if (score > best) {
+        if (!is_nan(score) && !is_nan(best) && score > best) {
             best = score;
             best_class = class_index;
         }
@@ -96,8 +102,8 @@ fn main(
         let stride = vec2(params.stride_x, params.stride_y);
         center_size = vec4((decoded.xy + position) * stride, decoded.zw);
     }
-    // NaN fails this comparison, so a NaN score is never kept.
-    if (!(score >= params.score_threshold)) {
+    // A NaN score is never kept (tested by bits, see `is_nan`).
+    if (is_nan(score) || !(score >= params.score_threshold)) {
         return;
     }
     let slot = atomicAdd(&count, 1u);
