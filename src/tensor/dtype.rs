@@ -23,6 +23,17 @@ pub enum DType {
 }
 
 impl DType {
+    /// Every element type.
+    pub const ALL: [DType; 7] = [
+        DType::F32,
+        DType::F16,
+        DType::I8,
+        DType::U8,
+        DType::I32,
+        DType::I64,
+        DType::Bool,
+    ];
+
     /// Bytes one element occupies.
     pub fn size_bytes(self) -> usize {
         match self {

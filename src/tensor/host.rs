@@ -252,15 +252,7 @@ mod tests {
 
     #[test]
     fn bytes_round_trip_every_dtype() {
-        for dtype in [
-            DType::F32,
-            DType::F16,
-            DType::I8,
-            DType::U8,
-            DType::I32,
-            DType::I64,
-            DType::Bool,
-        ] {
+        for dtype in DType::ALL {
             let bytes: Vec<u8> = (0..6 * dtype.size_bytes())
                 .map(|i| {
                     if dtype == DType::Bool {

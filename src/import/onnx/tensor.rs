@@ -258,15 +258,7 @@ mod tests {
 
     #[test]
     fn every_dtype_round_trips_through_raw_data() {
-        for dtype in [
-            DType::F32,
-            DType::F16,
-            DType::I8,
-            DType::U8,
-            DType::I32,
-            DType::I64,
-            DType::Bool,
-        ] {
+        for dtype in DType::ALL {
             let bytes: Vec<u8> = (0..6 * dtype.size_bytes()).map(|i| (i % 2) as u8).collect();
             let tensor = HostTensor::from_le_bytes(&[3, 2], dtype, &bytes).unwrap();
             assert_eq!(

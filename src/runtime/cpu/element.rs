@@ -187,15 +187,7 @@ mod tests {
 
     #[test]
     fn dispatch_names_every_dtype() {
-        for dtype in [
-            DType::F32,
-            DType::F16,
-            DType::I8,
-            DType::U8,
-            DType::I32,
-            DType::I64,
-            DType::Bool,
-        ] {
+        for dtype in DType::ALL {
             let tensor = HostTensor::zeros(&[2], dtype).unwrap();
             let count = with_element_type!(dtype, T => elements::<T>(&tensor, "x").unwrap().len());
             assert_eq!(count, 2);

@@ -167,15 +167,7 @@ mod tests {
         let halves = cast(DType::F16, &[Some(&floats)]).unwrap();
         let back = cast(DType::F32, &[Some(&halves[0])]).unwrap();
         assert_eq!(back[0].as_f32().unwrap()[1], 2.5);
-        for to in [
-            DType::F32,
-            DType::F16,
-            DType::I8,
-            DType::U8,
-            DType::I32,
-            DType::I64,
-            DType::Bool,
-        ] {
+        for to in DType::ALL {
             for from in [&floats, &wide, &flags[0], &halves[0]] {
                 let cast_to = cast(to, &[Some(from)]).unwrap();
                 assert_eq!((cast_to[0].dtype(), cast_to[0].shape()), (to, from.shape()));

@@ -17,16 +17,6 @@ use crate::runtime::cpu::eval_node;
 use crate::tensor::{DType, HostTensor};
 use std::collections::BTreeSet;
 
-const DTYPES: [DType; 7] = [
-    DType::F32,
-    DType::F16,
-    DType::I8,
-    DType::U8,
-    DType::I32,
-    DType::I64,
-    DType::Bool,
-];
-
 /// The index of `op`'s variant; the exhaustive match makes a new variant a compile error here
 /// until it has a sample.
 pub(super) fn variant(op: &Op) -> usize {
@@ -118,7 +108,7 @@ pub(super) fn sample_ops() -> Vec<Op> {
             .iter()
             .flat_map(|&op| [Op::Binary(op), Op::Variadic(op)]),
     );
-    ops.extend(DTYPES.iter().map(|&to| Op::Cast { to }));
+    ops.extend(DType::ALL.iter().map(|&to| Op::Cast { to }));
     ops.extend([CompareOp::Equal, CompareOp::Less, CompareOp::GreaterOrEqual].map(Op::Compare));
     let transpose = |output_shape: Vec<usize>, auto_pad| {
         Op::ConvTranspose(ConvTransposeAttrs {
@@ -271,7 +261,7 @@ pub(super) fn sample_tensors(rng: &mut SeededRng) -> Vec<HostTensor> {
         &[1, 0, 2, 2],
     ];
     let mut tensors = Vec::new();
-    for dtype in DTYPES {
+    for dtype in DType::ALL {
         for shape in shapes {
             let count: usize = shape.iter().product();
             let values: Vec<f64> = (0..count)
