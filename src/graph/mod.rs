@@ -10,9 +10,11 @@
 mod conv_defaults;
 pub mod infer;
 mod op;
+mod packed;
 pub mod passes;
 
 pub use op::{AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Op, PoolAttrs, ResizeAttrs};
+pub use packed::{PackedMatrix, PackedWeight};
 
 use crate::error::{Error, Result};
 use crate::tensor::{DType, HostTensor};
@@ -72,8 +74,11 @@ pub struct Graph {
     pub inputs: Vec<ValueInfo>,
     /// Values returned by a run.
     pub outputs: Vec<ValueInfo>,
-    /// Constant tensors by value name (weights, and Constant nodes after import).
+    /// Dense constant tensors by value name (weights, and Constant nodes after import).
     pub initializers: BTreeMap<String, HostTensor>,
+    /// Weights stored in a compressed layout (Q8, Q4, BSR, N:M), by value name; never also in
+    /// `initializers`. Only a MatMul or Gemm `B` and a Conv `W` may read one.
+    pub packed_weights: BTreeMap<String, PackedWeight>,
     /// The nodes, producers before consumers.
     pub nodes: Vec<Node>,
     /// Free-form model metadata (ONNX `metadata_props`: e.g. `names` for class labels).
@@ -101,8 +106,23 @@ impl Graph {
             }
         }
         defined.extend(self.initializers.keys().map(String::as_str));
+        for name in self.packed_weights.keys() {
+            if !defined.insert(name) {
+                return Err(invalid(
+                    format!("packed weight '{name}'"),
+                    "is also a graph input or a dense initializer".into(),
+                ));
+            }
+        }
         for node in &self.nodes {
-            for name in node.inputs.iter().flatten() {
+            for (index, name) in node.inputs.iter().enumerate() {
+                let Some(name) = name else { continue };
+                if self.packed_weights.contains_key(name) && !takes_packed_weight(&node.op, index) {
+                    return Err(invalid(
+                        node.location(),
+                        format!("input {index} ('{name}') is a packed weight; only a MatMul or Gemm B and a Conv W may be"),
+                    ));
+                }
                 if !defined.contains(name.as_str()) {
                     return Err(invalid(
                         node.location(),
@@ -148,6 +168,14 @@ impl Graph {
             .count();
         node_uses + self.outputs.iter().filter(|o| o.name == value).count()
     }
+}
+
+/// Whether input `index` of `op` may be a [`PackedWeight`]: a MatMul or Gemm `B`, a Conv `W`.
+pub fn takes_packed_weight(op: &Op, index: usize) -> bool {
+    matches!(
+        (op, index),
+        (Op::MatMul { .. }, 1) | (Op::Gemm { .. }, 1) | (Op::Conv(_), 1)
+    )
 }
 
 fn invalid(location: String, detail: String) -> Error {

@@ -179,6 +179,7 @@ fn tiny_onnx_model(dir: &std::path::Path) -> std::path::PathBuf {
             shape: None,
         }],
         initializers: [("w".to_string(), weight)].into(),
+        packed_weights: Default::default(),
         nodes: vec![
             Node {
                 name: "mm".into(),

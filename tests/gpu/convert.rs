@@ -311,6 +311,7 @@ fn cast_less_where_graph() -> Graph {
         }],
         outputs: vec![value("picked")],
         initializers,
+        packed_weights: Default::default(),
         nodes: vec![
             node("gathered", Op::Gather { axis: 0 }, &["x", "rows"]),
             node("truncated", Op::Cast { to: DType::I32 }, &["gathered"]),

@@ -68,6 +68,7 @@ pub(crate) fn graph_from_model(model: ModelProto, base_dir: Option<&Path>) -> Re
         inputs,
         outputs,
         initializers: state.initializers,
+        packed_weights: Default::default(),
         nodes: sort_nodes(nodes, &available)?,
         metadata: model
             .metadata_props

@@ -155,6 +155,7 @@ pub(super) fn many_ops() -> Graph {
         }],
         outputs: vec![output("wh", Some(DType::F32)), output("gf", Some(DType::F32)), output("dq", None)],
         initializers: constants().into_iter().map(|(name, tensor)| (name.to_string(), tensor)).collect(),
+        packed_weights: Default::default(),
         nodes,
         metadata: [("names".to_string(), "a,b".to_string())].into(),
     }
