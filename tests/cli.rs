@@ -49,8 +49,16 @@ fn conv_graph() -> Graph {
         .collect();
     let mut graph = Graph {
         name: "conv".into(),
-        inputs: vec![ValueInfo { name: "x".into(), dtype: Some(DType::F32), shape: None }],
-        outputs: vec![ValueInfo { name: "y".into(), dtype: Some(DType::F32), shape: None }],
+        inputs: vec![ValueInfo {
+            name: "x".into(),
+            dtype: Some(DType::F32),
+            shape: None,
+        }],
+        outputs: vec![ValueInfo {
+            name: "y".into(),
+            dtype: Some(DType::F32),
+            shape: None,
+        }],
         nodes: vec![Node {
             name: "conv0".into(),
             op: Op::Conv(attrs),
@@ -69,14 +77,23 @@ fn conv_graph() -> Graph {
 #[test]
 fn convert_onnx_to_kiln_and_back_keeps_the_graph() {
     let folder = temp_folder("convert");
-    let (onnx, kiln_file, back) = (folder.join("m.onnx"), folder.join("m.kiln"), folder.join("back.onnx"));
+    let (onnx, kiln_file, back) = (
+        folder.join("m.onnx"),
+        folder.join("m.kiln"),
+        folder.join("back.onnx"),
+    );
     save_onnx(&conv_graph(), &onnx).unwrap();
     let original = load_onnx(&onnx).unwrap();
-    assert!(stdout_of(&kiln(&["convert".as_ref(), &onnx, &kiln_file])).contains("1 nodes, 2 weights"));
+    assert!(
+        stdout_of(&kiln(&["convert".as_ref(), &onnx, &kiln_file])).contains("1 nodes, 2 weights")
+    );
     let model = load_kiln(&kiln_file).unwrap();
     assert_eq!(model.graph, original);
     assert_eq!(model.provenance.source_file.as_deref(), Some("m.onnx"));
-    assert_eq!(model.provenance.source_sha256.as_ref().map(String::len), Some(64));
+    assert_eq!(
+        model.provenance.source_sha256.as_ref().map(String::len),
+        Some(64)
+    );
     stdout_of(&kiln(&["convert".as_ref(), &kiln_file, &back]));
     assert_eq!(load_onnx(&back).unwrap(), original);
     std::fs::remove_dir_all(folder).unwrap();
@@ -94,7 +111,10 @@ fn inspect_prints_the_same_table_for_onnx_and_kiln() {
     assert_eq!(table(&from_onnx), table(&from_kiln));
     assert!(from_kiln.contains("sha256") && from_kiln.contains("recipe: null"));
     let parameters = CHANNELS_OUT * REDUCTION + CHANNELS_OUT;
-    let totals = format!("2 weights, {parameters} parameters, {} bytes", parameters * 4);
+    let totals = format!(
+        "2 weights, {parameters} parameters, {} bytes",
+        parameters * 4
+    );
     assert!(from_onnx.contains(&totals), "{from_onnx}");
     assert!(from_onnx.contains("conv0") && from_onnx.contains("[4, 10, 2, 2]"));
     std::fs::remove_dir_all(folder).unwrap();
@@ -106,19 +126,32 @@ fn packed_weights_inspect_by_layout_and_export_dense_with_a_warning() {
     let (kiln_file, onnx) = (folder.join("q4.kiln"), folder.join("q4.onnx"));
     let mut graph = conv_graph();
     let dense = graph.initializers.remove("w").unwrap();
-    let q4 = Q4Weights::quantize(dense.as_f32().unwrap(), CHANNELS_OUT, REDUCTION, Q4GroupSize::G32, true);
-    let weight = PackedWeight::new(PackedMatrix::Q4(q4.unwrap()), dense.shape().to_vec(), false).unwrap();
+    let q4 = Q4Weights::quantize(
+        dense.as_f32().unwrap(),
+        CHANNELS_OUT,
+        REDUCTION,
+        Q4GroupSize::G32,
+        true,
+    );
+    let weight =
+        PackedWeight::new(PackedMatrix::Q4(q4.unwrap()), dense.shape().to_vec(), false).unwrap();
     let dequantized = weight.to_dense().unwrap();
     graph.packed_weights.insert("w".into(), weight);
     save_kiln(&graph, &Provenance::in_memory(), &kiln_file).unwrap();
     let table = stdout_of(&kiln(&["inspect".as_ref(), &kiln_file]));
     // Two groups per row of 16 bytes of nibbles, a 2-byte scale and a 1-byte zero point each.
     let q4_bytes = CHANNELS_OUT * 2 * (16 + 2 + 1);
-    assert!(table.contains("q4 g32") && table.contains(&format!("{q4_bytes}")), "{table}");
+    assert!(
+        table.contains("q4 g32") && table.contains(&format!("{q4_bytes}")),
+        "{table}"
+    );
     let output = kiln(&["convert".as_ref(), &kiln_file, &onnx]);
     stdout_of(&output);
     let warning = String::from_utf8_lossy(&output.stderr);
-    assert!(warning.contains("'w'") && warning.contains("dense"), "{warning}");
+    assert!(
+        warning.contains("'w'") && warning.contains("dense"),
+        "{warning}"
+    );
     assert_eq!(load_onnx(&onnx).unwrap().initializers["w"], dequantized);
     std::fs::remove_dir_all(folder).unwrap();
 }
@@ -129,10 +162,16 @@ fn unknown_extensions_and_hostile_files_are_errors_not_panics() {
     let (text, kiln_file) = (folder.join("m.txt"), folder.join("junk.kiln"));
     std::fs::write(&text, "not a model").unwrap();
     std::fs::write(&kiln_file, [8u8, 0, 0, 0, 0, 0, 0, 0, b'{', b'}']).unwrap();
-    for args in [["inspect".as_ref(), text.as_path()], ["inspect".as_ref(), kiln_file.as_path()]] {
+    for args in [
+        ["inspect".as_ref(), text.as_path()],
+        ["inspect".as_ref(), kiln_file.as_path()],
+    ] {
         let output = kiln(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success() && stderr.starts_with("error: "), "{stderr}");
+        assert!(
+            !output.status.success() && stderr.starts_with("error: "),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     std::fs::remove_dir_all(folder).unwrap();

@@ -20,7 +20,9 @@ fn repo_path(relative: &str) -> PathBuf {
 fn assert_round_trips(graph: &Graph, what: &str) {
     let provenance = Provenance::in_memory();
     let bytes = to_kiln_bytes(graph, &provenance).unwrap_or_else(|e| panic!("{what}: {e}"));
-    let from_kiln = parse_kiln(&bytes).unwrap_or_else(|e| panic!("{what}: {e}")).graph;
+    let from_kiln = parse_kiln(&bytes)
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .graph;
     let onnx = to_onnx_bytes(&from_kiln).unwrap_or_else(|e| panic!("{what}: {e}"));
     let from_onnx = parse_onnx(&onnx, None).unwrap_or_else(|e| panic!("{what}: {e}"));
     let comparable = graph == graph;
@@ -66,7 +68,10 @@ fn conformance_models_round_trip_through_kiln_and_onnx() {
         assert_round_trips(&graph, &path.display().to_string());
         loaded += 1;
     }
-    eprintln!("{loaded} of {} conformance models load; all round-trip", models.len());
+    eprintln!(
+        "{loaded} of {} conformance models load; all round-trip",
+        models.len()
+    );
     assert!(loaded > models.len() / 2, "only {loaded} models loaded");
 }
 
@@ -121,7 +126,11 @@ fn pack_conv_weights(graph: &mut Graph, pack: impl Fn(&[f32], usize, usize) -> P
 fn yolov3_tiny_sizes_dense_q8_q4() {
     let Some(dense) = yolov3_tiny() else { return };
     let conv_bytes = |graph: &Graph| weight_totals(&only_packed(graph)).bytes;
-    let file_bytes = |graph: &Graph| to_kiln_bytes(graph, &Provenance::in_memory()).unwrap().len();
+    let file_bytes = |graph: &Graph| {
+        to_kiln_bytes(graph, &Provenance::in_memory())
+            .unwrap()
+            .len()
+    };
     let mut q8 = dense.clone();
     pack_conv_weights(&mut q8, |values, rows, cols| PackedMatrix::Q8 {
         weights: Q8Weights::quantize(values, rows, cols, Q8Scheme::Symmetric).unwrap(),
@@ -140,7 +149,10 @@ fn yolov3_tiny_sizes_dense_q8_q4() {
     }
     assert_eq!(conv_bytes(&q8), q8_expected);
     assert_eq!(conv_bytes(&q4), q4_expected);
-    let (q8_ratio, q4_ratio) = (q8_expected as f64 / conv_f32 as f64, q4_expected as f64 / conv_f32 as f64);
+    let (q8_ratio, q4_ratio) = (
+        q8_expected as f64 / conv_f32 as f64,
+        q4_expected as f64 / conv_f32 as f64,
+    );
     let dense_file = file_bytes(&dense);
     let (q8_file, q4_file) = (file_bytes(&q8), file_bytes(&q4));
     eprintln!(
@@ -149,8 +161,16 @@ fn yolov3_tiny_sizes_dense_q8_q4() {
         q8_file as f64 / dense_file as f64,
         q4_file as f64 / dense_file as f64,
     );
-    assert!(q8_ratio <= 0.27 && q4_ratio <= 0.15, "{q8_ratio} {q4_ratio}");
-    assert_eq!(parse_kiln(&to_kiln_bytes(&q4, &Provenance::in_memory()).unwrap()).unwrap().graph, q4);
+    assert!(
+        q8_ratio <= 0.27 && q4_ratio <= 0.15,
+        "{q8_ratio} {q4_ratio}"
+    );
+    assert_eq!(
+        parse_kiln(&to_kiln_bytes(&q4, &Provenance::in_memory()).unwrap())
+            .unwrap()
+            .graph,
+        q4
+    );
 }
 
 /// `graph` with its dense initializers dropped (for totals over the packed weights only).

@@ -44,7 +44,13 @@ fn packed_graph(matrix: PackedMatrix) -> Graph {
 
 fn packed_matrices() -> kiln::Result<Vec<PackedMatrix>> {
     let dense: Vec<f32> = (0..ROWS * COLS)
-        .map(|i| if i % 3 == 0 { 0.0 } else { (i % 11) as f32 - 5.0 })
+        .map(|i| {
+            if i % 4 >= 2 {
+                0.0
+            } else {
+                (i % 11) as f32 - 5.0
+            }
+        })
         .collect();
     let bsr = BsrMatrix::from_dense_f32(&dense, ROWS, COLS, BlockShape::B4x4)?.quantize_i8()?;
     let nm = NmSparseMatrix::from_dense(&dense, ROWS, COLS, NmPattern::TWO_FOUR)?.to_f16();
@@ -53,7 +59,13 @@ fn packed_matrices() -> kiln::Result<Vec<PackedMatrix>> {
             weights: Q8Weights::quantize(&dense, ROWS, COLS, Q8Scheme::Asymmetric)?,
             unsigned: true,
         },
-        PackedMatrix::Q4(Q4Weights::quantize(&dense, ROWS, COLS, Q4GroupSize::G32, false)?),
+        PackedMatrix::Q4(Q4Weights::quantize(
+            &dense,
+            ROWS,
+            COLS,
+            Q4GroupSize::G32,
+            false,
+        )?),
         PackedMatrix::Bsr(bsr),
         PackedMatrix::NmSparse(nm),
     ])

@@ -65,5 +65,8 @@ pub fn check_kiln_round_trip(data: &[u8]) {
         parse_kiln(&first).unwrap_or_else(|e| panic!("a saved .kiln file must load: {e}"));
     let second = to_kiln_bytes(&reloaded.graph, &reloaded.provenance)
         .unwrap_or_else(|e| panic!("a reloaded .kiln graph must save: {e}"));
-    assert!(first == second, ".kiln save is not a fixed point after one round trip");
+    assert!(
+        first == second,
+        ".kiln save is not a fixed point after one round trip"
+    );
 }

@@ -52,10 +52,11 @@ pub fn execute(args: ConvertArgs) -> kiln::Result<ExitCode> {
     let output_kind = ModelKind::of(&args.output)?;
     let (mut graph, mut provenance) = read_with_provenance(&args.input)?;
     if let Some(recipe) = &args.recipe {
-        provenance.recipe = serde_json::from_str(recipe).map_err(|error| Error::InvalidArgument {
-            op: "--recipe",
-            detail: format!("not JSON: {error}"),
-        })?;
+        provenance.recipe =
+            serde_json::from_str(recipe).map_err(|error| Error::InvalidArgument {
+                op: "--recipe",
+                detail: format!("not JSON: {error}"),
+            })?;
     }
     match output_kind {
         ModelKind::Kiln => save_kiln(&graph, &provenance, &args.output)?,

@@ -3,8 +3,8 @@
 //! the string value of the `kiln` key of the safetensors `__metadata__`.
 
 use crate::error::{Error, Result};
-use crate::graph::{Graph, Node, ValueInfo};
 use crate::format::Provenance;
+use crate::graph::{Graph, Node, ValueInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

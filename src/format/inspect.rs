@@ -43,7 +43,9 @@ pub struct WeightTotals {
 /// The layout name and stored bytes of a packed weight.
 pub fn packed_layout(name: &str, weight: &PackedWeight) -> (String, usize) {
     let layout = match &weight.matrix {
-        PackedMatrix::Q8 { unsigned: false, .. } => "q8 per-channel".to_string(),
+        PackedMatrix::Q8 {
+            unsigned: false, ..
+        } => "q8 per-channel".to_string(),
         PackedMatrix::Q8 { unsigned: true, .. } => "q8 per-channel (u8 source)".to_string(),
         PackedMatrix::Q4(weights) => format!("q4 g{}", weights.group_size.elements()),
         PackedMatrix::Bsr(matrix) => {

@@ -43,16 +43,22 @@ pub fn parse_kiln(bytes: &[u8]) -> Result<KilnModel> {
         .and_then(|entries| entries.get(METADATA_KEY))
         .ok_or_else(|| Error::InvalidModel {
             location: "safetensors metadata".into(),
-            detail: format!("no '{METADATA_KEY}' header: a safetensors file, but not a .kiln model"),
+            detail: format!(
+                "no '{METADATA_KEY}' header: a safetensors file, but not a .kiln model"
+            ),
         })?;
     let header = Header::parse(json)?;
     let mut payload = Payload::new(SafeTensors::deserialize(bytes).map_err(container_error)?);
     let mut graph = header.graph.into_graph();
     for (name, layout) in &header.weights {
         if *layout == WeightLayout::Dense {
-            graph.initializers.insert(name.clone(), payload.dense(name)?);
+            graph
+                .initializers
+                .insert(name.clone(), payload.dense(name)?);
         } else {
-            graph.packed_weights.insert(name.clone(), payload.packed(name, layout)?);
+            graph
+                .packed_weights
+                .insert(name.clone(), payload.packed(name, layout)?);
         }
     }
     if let Some(name) = payload.first_unused() {

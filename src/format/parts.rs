@@ -72,7 +72,10 @@ pub fn dense_part(tensor: &HostTensor) -> StoredTensor {
 }
 
 /// A packed weight's layout record and its parts, named.
-pub fn packed_parts(name: &str, weight: &PackedWeight) -> (WeightLayout, Vec<(String, StoredTensor)>) {
+pub fn packed_parts(
+    name: &str,
+    weight: &PackedWeight,
+) -> (WeightLayout, Vec<(String, StoredTensor)>) {
     let (shape, transposed) = (weight.shape.clone(), weight.transposed);
     let (layout, parts) = match &weight.matrix {
         PackedMatrix::Q8 { weights, unsigned } => {
@@ -144,9 +147,30 @@ fn q8_parts(weights: &Q8Weights) -> Vec<(&'static str, StoredTensor)> {
         .collect();
     let rows = weights.rows;
     vec![
-        ("values", stored(Dtype::I8, vec![rows, weights.cols], bytemuck::cast_slice(&values))),
-        ("scales", stored(Dtype::F32, vec![rows], bytemuck::cast_slice(&weights.scales))),
-        ("zero_points", stored(Dtype::I8, vec![rows], bytemuck::cast_slice(&weights.zero_points))),
+        (
+            "values",
+            stored(
+                Dtype::I8,
+                vec![rows, weights.cols],
+                bytemuck::cast_slice(&values),
+            ),
+        ),
+        (
+            "scales",
+            stored(
+                Dtype::F32,
+                vec![rows],
+                bytemuck::cast_slice(&weights.scales),
+            ),
+        ),
+        (
+            "zero_points",
+            stored(
+                Dtype::I8,
+                vec![rows],
+                bytemuck::cast_slice(&weights.zero_points),
+            ),
+        ),
     ]
 }
 
@@ -154,23 +178,53 @@ fn q4_parts(weights: &Q4Weights) -> Vec<(&'static str, StoredTensor)> {
     let (rows, groups) = (weights.rows, weights.groups_per_row);
     let words = vec![rows, weights.words_per_row()];
     vec![
-        ("packed", stored(Dtype::U32, words, bytemuck::cast_slice(&weights.packed))),
-        ("scales", stored(Dtype::F16, vec![rows, groups], bytemuck::cast_slice(&weights.scales))),
-        ("zero_points", stored(Dtype::U8, vec![rows, groups], &weights.zero_points)),
+        (
+            "packed",
+            stored(Dtype::U32, words, bytemuck::cast_slice(&weights.packed)),
+        ),
+        (
+            "scales",
+            stored(
+                Dtype::F16,
+                vec![rows, groups],
+                bytemuck::cast_slice(&weights.scales),
+            ),
+        ),
+        (
+            "zero_points",
+            stored(Dtype::U8, vec![rows, groups], &weights.zero_points),
+        ),
     ]
 }
 
 fn bsr_parts(matrix: &BsrMatrix) -> Vec<(&'static str, StoredTensor)> {
     let mut parts = vec![
-        ("row_ptr", stored(Dtype::U32, vec![matrix.row_ptr.len()], bytemuck::cast_slice(&matrix.row_ptr))),
-        ("col_idx", stored(Dtype::U32, vec![matrix.col_idx.len()], bytemuck::cast_slice(&matrix.col_idx))),
+        (
+            "row_ptr",
+            stored(
+                Dtype::U32,
+                vec![matrix.row_ptr.len()],
+                bytemuck::cast_slice(&matrix.row_ptr),
+            ),
+        ),
+        (
+            "col_idx",
+            stored(
+                Dtype::U32,
+                vec![matrix.col_idx.len()],
+                bytemuck::cast_slice(&matrix.col_idx),
+            ),
+        ),
     ];
     let count = vec![matrix.values.element_count()];
     let values = match &matrix.values {
         BsrValues::F32(values) => stored(Dtype::F32, count, bytemuck::cast_slice(values)),
         BsrValues::F16(values) => stored(Dtype::F16, count, bytemuck::cast_slice(values)),
         BsrValues::I8 { values, scales } => {
-            parts.push(("scales", stored(Dtype::F32, vec![scales.len()], bytemuck::cast_slice(scales))));
+            parts.push((
+                "scales",
+                stored(Dtype::F32, vec![scales.len()], bytemuck::cast_slice(scales)),
+            ));
             stored(Dtype::I8, count, bytemuck::cast_slice(values))
         }
     };
@@ -187,6 +241,9 @@ fn nm_parts(matrix: &NmSparseMatrix) -> Vec<(&'static str, StoredTensor)> {
     let words = vec![matrix.rows, matrix.words_per_row];
     vec![
         ("values", values),
-        ("indices", stored(Dtype::U32, words, bytemuck::cast_slice(&matrix.indices))),
+        (
+            "indices",
+            stored(Dtype::U32, words, bytemuck::cast_slice(&matrix.indices)),
+        ),
     ]
 }

@@ -52,7 +52,12 @@ impl Provenance {
         }
         let names: Vec<String> = sources
             .iter()
-            .map(|path| path.file_name().unwrap_or_default().to_string_lossy().into())
+            .map(|path| {
+                path.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into()
+            })
             .collect();
         Ok(Provenance {
             source_file: Some(names.join("+")),

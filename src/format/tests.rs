@@ -44,20 +44,42 @@ pub(crate) fn sample_graph() -> Graph {
         .unwrap()
         .quantize_i8()
         .unwrap();
-    let nm = NmSparseMatrix::from_dense(&dense_values(4), ROWS, COLS, NmPattern::TWO_FOUR)
+    let pruned: Vec<f32> = dense_values(4)
+        .iter()
+        .enumerate()
+        .map(|(i, &value)| if i % 4 < 2 { value } else { 0.0 })
+        .collect();
+    let nm = NmSparseMatrix::from_dense(&pruned, ROWS, COLS, NmPattern::TWO_FOUR)
         .unwrap()
         .to_f16();
     let packed = |matrix, transposed| {
-        let shape = if transposed { vec![COLS, ROWS] } else { vec![ROWS, COLS] };
+        let shape = if transposed {
+            vec![COLS, ROWS]
+        } else {
+            vec![ROWS, COLS]
+        };
         PackedWeight::new(matrix, shape, transposed).unwrap()
     };
     let mut graph = Graph {
         name: "sample".into(),
-        inputs: vec![ValueInfo { name: "x".into(), dtype: Some(DType::F32), shape: None }],
+        inputs: vec![ValueInfo {
+            name: "x".into(),
+            dtype: Some(DType::F32),
+            shape: None,
+        }],
         ..Graph::default()
     };
-    let clip = Activation::Clip { min: 0.0, max: f32::INFINITY };
-    let gemm = Op::Gemm { alpha: 1.5, beta: 0.1, trans_a: false, trans_b: true, activation: clip };
+    let clip = Activation::Clip {
+        min: 0.0,
+        max: f32::INFINITY,
+    };
+    let gemm = Op::Gemm {
+        alpha: 1.5,
+        beta: 0.1,
+        trans_a: false,
+        trans_b: true,
+        activation: clip,
+    };
     let fill = HostTensor::new(&[1], TensorData::F16(vec![half::f16::from_f32(0.5)])).unwrap();
     graph.nodes = vec![
         node("mm_q8", matmul(clip), &["x", "w_q8"], "a"),
@@ -67,21 +89,43 @@ pub(crate) fn sample_graph() -> Graph {
         node("fill", Op::ConstantOfShape { value: fill }, &["shape"], "e"),
     ];
     graph.outputs = ["a", "b", "c", "d", "e"]
-        .map(|name| ValueInfo { name: name.into(), dtype: None, shape: None })
+        .map(|name| ValueInfo {
+            name: name.into(),
+            dtype: None,
+            shape: None,
+        })
         .to_vec();
     let weights = [
-        ("w_q8", packed(PackedMatrix::Q8 { weights: q8, unsigned: true }, true)),
+        (
+            "w_q8",
+            packed(
+                PackedMatrix::Q8 {
+                    weights: q8,
+                    unsigned: true,
+                },
+                true,
+            ),
+        ),
         ("w_q4", packed(PackedMatrix::Q4(q4), false)),
         ("w_bsr", packed(PackedMatrix::Bsr(bsr), true)),
         ("w_nm", packed(PackedMatrix::NmSparse(nm), true)),
     ];
-    graph.packed_weights = weights.into_iter().map(|(name, w)| (name.to_string(), w)).collect();
+    graph.packed_weights = weights
+        .into_iter()
+        .map(|(name, w)| (name.to_string(), w))
+        .collect();
     let bias = HostTensor::from_f32(&[ROWS], (0..ROWS).map(|i| i as f32).collect()).unwrap();
     let flags = HostTensor::new(&[3], TensorData::Bool(vec![true, false, true])).unwrap();
     graph.initializers.insert("bias".into(), bias);
-    graph.initializers.insert("shape".into(), HostTensor::from_i64(&[2], vec![2, 3]).unwrap());
+    graph.initializers.insert(
+        "shape".into(),
+        HostTensor::from_i64(&[2], vec![2, 3]).unwrap(),
+    );
     graph.initializers.insert("flags".into(), flags);
-    graph.initializers.insert("empty".into(), HostTensor::zeros(&[0, 4], DType::I32).unwrap());
+    graph.initializers.insert(
+        "empty".into(),
+        HostTensor::zeros(&[0, 4], DType::I32).unwrap(),
+    );
     graph.metadata.insert("names".into(), "cat\ndog".into());
     graph
 }
@@ -134,7 +178,10 @@ fn every_layout_round_trips_exactly_and_saves_identically() {
     assert_eq!(model.graph, graph);
     assert_eq!(model.provenance, provenance);
     assert_eq!(model.format_version, FORMAT_VERSION);
-    assert_eq!(to_kiln_bytes(&model.graph, &model.provenance).unwrap(), bytes);
+    assert_eq!(
+        to_kiln_bytes(&model.graph, &model.provenance).unwrap(),
+        bytes
+    );
 }
 
 #[test]
@@ -144,8 +191,14 @@ fn a_kiln_file_is_a_plain_safetensors_file() {
     let mut names = tensors.names();
     names.sort_unstable();
     assert!(names.contains(&"w_q4.q4.packed") && names.contains(&"w_bsr.bsr.scales"));
-    assert_eq!(tensors.tensor("w_q8.q8.values").unwrap().shape(), [ROWS, COLS]);
-    assert_eq!(tensors.tensor("bias").unwrap().dtype(), safetensors::Dtype::F32);
+    assert_eq!(
+        tensors.tensor("w_q8.q8.values").unwrap().shape(),
+        [ROWS, COLS]
+    );
+    assert_eq!(
+        tensors.tensor("bias").unwrap().dtype(),
+        safetensors::Dtype::F32
+    );
 }
 
 #[test]
@@ -156,7 +209,10 @@ fn a_newer_version_names_both_versions_and_says_to_upgrade() {
     });
     let message = parse_kiln(&newer).unwrap_err().to_string();
     let versions = format!("version {}", FORMAT_VERSION + 1);
-    assert!(message.contains(&versions) && message.contains("upgrade kiln"), "{message}");
+    assert!(
+        message.contains(&versions) && message.contains("upgrade kiln"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -225,7 +281,10 @@ fn headers_must_be_kiln_and_within_the_size_cap() {
     let plain = safetensors::serialize(BTreeMap::<String, StoredTensor>::new().iter(), None);
     assert!(invalid_model(&plain.unwrap()).contains("not a .kiln model"));
     let oversized = " ".repeat(MAX_HEADER_BYTES + 1);
-    assert!(Header::parse(&oversized).unwrap_err().to_string().contains("more than"));
+    assert!(Header::parse(&oversized)
+        .unwrap_err()
+        .to_string()
+        .contains("more than"));
     assert!(check_version(0).is_err() && check_version(FORMAT_VERSION).is_ok());
 }
 

@@ -32,7 +32,10 @@ impl<'data> Payload<'data> {
     /// Tensor `name`'s dtype, shape and bytes; an error if it is missing or already used.
     fn take(&mut self, name: &str) -> Result<(Dtype, Vec<usize>, &'data [u8])> {
         let view = self.tensors.tensor(name).map_err(|_| {
-            invalid(name, "the header names this tensor but the payload lacks it".into())
+            invalid(
+                name,
+                "the header names this tensor but the payload lacks it".into(),
+            )
         })?;
         if !self.used.insert(name.to_string()) {
             return Err(invalid(name, "the header uses this tensor twice".into()));
@@ -41,7 +44,12 @@ impl<'data> Payload<'data> {
     }
 
     /// Tensor `name`'s bytes, required to be of `dtype` and, when given, `shape`.
-    fn take_exact(&mut self, name: &str, dtype: Dtype, shape: Option<&[usize]>) -> Result<&'data [u8]> {
+    fn take_exact(
+        &mut self,
+        name: &str,
+        dtype: Dtype,
+        shape: Option<&[usize]>,
+    ) -> Result<&'data [u8]> {
         let (found_dtype, found_shape, bytes) = self.take(name)?;
         if found_dtype != dtype || shape.is_some_and(|shape| shape != found_shape) {
             let wanted_shape = shape.map_or("any shape".into(), |shape| format!("{shape:?}"));
@@ -67,29 +75,76 @@ impl<'data> Payload<'data> {
         let (dtype, shape, bytes) = self.take(name)?;
         let dtype = kiln_dtype(dtype)
             .ok_or_else(|| invalid(name, format!("{dtype:?} is not an element type kiln has")))?;
-        HostTensor::from_le_bytes(&shape, dtype, bytes).map_err(|error| invalid(name, error.to_string()))
+        HostTensor::from_le_bytes(&shape, dtype, bytes)
+            .map_err(|error| invalid(name, error.to_string()))
     }
 
     /// The packed weight `name` stored as `layout`.
     pub fn packed(&mut self, name: &str, layout: &WeightLayout) -> Result<PackedWeight> {
         let (matrix, shape, transposed) = match layout {
-            WeightLayout::Dense => return Err(invalid(name, "a dense layout is not packed".into())),
-            WeightLayout::Q8 { rows, cols, unsigned, shape, transposed } => {
+            WeightLayout::Dense => {
+                return Err(invalid(name, "a dense layout is not packed".into()))
+            }
+            WeightLayout::Q8 {
+                rows,
+                cols,
+                unsigned,
+                shape,
+                transposed,
+            } => {
                 let weights = self.q8(name, *rows, *cols)?;
-                (PackedMatrix::Q8 { weights, unsigned: *unsigned }, shape, transposed)
+                (
+                    PackedMatrix::Q8 {
+                        weights,
+                        unsigned: *unsigned,
+                    },
+                    shape,
+                    transposed,
+                )
             }
-            WeightLayout::Q4 { rows, cols, group_size, shape, transposed } => {
-                (PackedMatrix::Q4(self.q4(name, *rows, *cols, *group_size)?), shape, transposed)
-            }
-            WeightLayout::Bsr { rows, cols, block, shape, transposed } => {
-                (PackedMatrix::Bsr(self.bsr(name, *rows, *cols, block)?), shape, transposed)
-            }
-            WeightLayout::NmSparse { rows, cols, kept, group, shape, transposed } => {
-                let pattern = NmPattern { kept: *kept, group: *group };
-                (PackedMatrix::NmSparse(self.nm(name, *rows, *cols, pattern)?), shape, transposed)
+            WeightLayout::Q4 {
+                rows,
+                cols,
+                group_size,
+                shape,
+                transposed,
+            } => (
+                PackedMatrix::Q4(self.q4(name, *rows, *cols, *group_size)?),
+                shape,
+                transposed,
+            ),
+            WeightLayout::Bsr {
+                rows,
+                cols,
+                block,
+                shape,
+                transposed,
+            } => (
+                PackedMatrix::Bsr(self.bsr(name, *rows, *cols, block)?),
+                shape,
+                transposed,
+            ),
+            WeightLayout::NmSparse {
+                rows,
+                cols,
+                kept,
+                group,
+                shape,
+                transposed,
+            } => {
+                let pattern = NmPattern {
+                    kept: *kept,
+                    group: *group,
+                };
+                (
+                    PackedMatrix::NmSparse(self.nm(name, *rows, *cols, pattern)?),
+                    shape,
+                    transposed,
+                )
             }
         };
-        PackedWeight::new(matrix, shape.clone(), *transposed).map_err(|error| invalid(name, error.to_string()))
+        PackedWeight::new(matrix, shape.clone(), *transposed)
+            .map_err(|error| invalid(name, error.to_string()))
     }
 
     fn q8(&mut self, name: &str, rows: usize, cols: usize) -> Result<Q8Weights> {
@@ -111,14 +166,19 @@ impl<'data> Payload<'data> {
     /// must come back identical (each row's tail holds its last group's zero point).
     fn q4(&mut self, name: &str, rows: usize, cols: usize, group_size: usize) -> Result<Q4Weights> {
         let part = |part: &str| part_name(name, "q4", part);
-        let group = Q4GroupSize::from_elements(group_size).map_err(|error| invalid(name, error.to_string()))?;
+        let group = Q4GroupSize::from_elements(group_size)
+            .map_err(|error| invalid(name, error.to_string()))?;
         let groups_per_row = cols.div_ceil(group_size);
         let words_per_row = groups_per_row
             .checked_mul(group_size / 8)
             .ok_or_else(|| invalid(name, format!("{cols} columns overflow")))?;
         let packed = self.take_exact(&part("packed"), Dtype::U32, Some(&[rows, words_per_row]))?;
         let scales = self.take_exact(&part("scales"), Dtype::F16, Some(&[rows, groups_per_row]))?;
-        let zero_points = self.take_exact(&part("zero_points"), Dtype::U8, Some(&[rows, groups_per_row]))?;
+        let zero_points = self.take_exact(
+            &part("zero_points"),
+            Dtype::U8,
+            Some(&[rows, groups_per_row]),
+        )?;
         let words: Vec<u32> = bytemuck::pod_collect_to_vec(packed);
         let nibbles: Vec<u8> = words
             .chunks_exact(words_per_row.max(1))
@@ -142,7 +202,9 @@ impl<'data> Payload<'data> {
 
     fn bsr(&mut self, name: &str, rows: usize, cols: usize, block: &str) -> Result<BsrMatrix> {
         let part = |part: &str| part_name(name, "bsr", part);
-        let block: BlockShape = block.parse().map_err(|error: Error| invalid(name, error.to_string()))?;
+        let block: BlockShape = block
+            .parse()
+            .map_err(|error: Error| invalid(name, error.to_string()))?;
         let row_ptr = self.take_exact(&part("row_ptr"), Dtype::U32, None)?;
         let col_idx = self.take_exact(&part("col_idx"), Dtype::U32, None)?;
         let (dtype, _, values) = self.take(&part("values"))?;
@@ -151,24 +213,48 @@ impl<'data> Payload<'data> {
             Dtype::F16 => BsrValues::F16(bytemuck::pod_collect_to_vec(values)),
             Dtype::I8 => BsrValues::I8 {
                 values: bytemuck::cast_slice(values).to_vec(),
-                scales: bytemuck::pod_collect_to_vec(self.take_exact(&part("scales"), Dtype::F32, None)?),
+                scales: bytemuck::pod_collect_to_vec(self.take_exact(
+                    &part("scales"),
+                    Dtype::F32,
+                    None,
+                )?),
             },
-            other => return Err(invalid(&part("values"), format!("{other:?} values; BSR holds F32, F16 or I8"))),
+            other => {
+                return Err(invalid(
+                    &part("values"),
+                    format!("{other:?} values; BSR holds F32, F16 or I8"),
+                ))
+            }
         };
-        let (row_ptr, col_idx) = (bytemuck::pod_collect_to_vec(row_ptr), bytemuck::pod_collect_to_vec(col_idx));
+        let (row_ptr, col_idx) = (
+            bytemuck::pod_collect_to_vec(row_ptr),
+            bytemuck::pod_collect_to_vec(col_idx),
+        );
         BsrMatrix::from_parts(rows, cols, block, row_ptr, col_idx, values)
             .map_err(|error| invalid(name, error.to_string()))
     }
 
-    fn nm(&mut self, name: &str, rows: usize, cols: usize, pattern: NmPattern) -> Result<NmSparseMatrix> {
+    fn nm(
+        &mut self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        pattern: NmPattern,
+    ) -> Result<NmSparseMatrix> {
         let part = |part: &str| part_name(name, "nm", part);
         let (dtype, _, values) = self.take(&part("values"))?;
         let values = match dtype {
             Dtype::F32 => NmValues::F32(bytemuck::pod_collect_to_vec(values)),
             Dtype::F16 => NmValues::F16(bytemuck::pod_collect_to_vec(values)),
-            other => return Err(invalid(&part("values"), format!("{other:?} values; N:M holds F32 or F16"))),
+            other => {
+                return Err(invalid(
+                    &part("values"),
+                    format!("{other:?} values; N:M holds F32 or F16"),
+                ))
+            }
         };
-        let indices = bytemuck::pod_collect_to_vec(self.take_exact(&part("indices"), Dtype::U32, None)?);
+        let indices =
+            bytemuck::pod_collect_to_vec(self.take_exact(&part("indices"), Dtype::U32, None)?);
         NmSparseMatrix::from_parts(rows, cols, pattern, values, indices)
             .map_err(|error| invalid(name, error.to_string()))
     }

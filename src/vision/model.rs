@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::format::load_kiln;
 use crate::graph::{Dim, Graph};
 use crate::import::darknet::load_darknet;
-use crate::format::load_kiln;
 use crate::import::onnx::load_onnx;
 use crate::import::ModelKind;
 use crate::vision::head::{GridDecode, GridLayout, HeadKind};
