@@ -16,6 +16,7 @@ pub mod bench;
 pub mod check;
 pub mod device;
 pub mod error;
+pub mod format;
 pub mod graph;
 pub mod import;
 pub mod io;

@@ -36,10 +36,14 @@ enum Command {
         #[command(subcommand)]
         what: cli::bench::BenchCommand,
     },
-    /// Run an ONNX model on the chosen backend and print its outputs.
+    /// Run a model (.onnx, .kiln, .cfg) on the chosen backend and print its outputs.
     Run(cli::run::RunArgs),
     /// Detect objects in images with a YOLO-style model and draw the boxes.
     Detect(cli::detect::DetectArgs),
+    /// Convert a model between .onnx and .kiln (a Darknet .cfg reads too), by extension.
+    Convert(cli::convert::ConvertArgs),
+    /// Print every layer's weights (precision, layout, shape, bytes) and the totals.
+    Inspect(cli::inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,8 @@ fn run(cli: Cli) -> kiln::Result<ExitCode> {
         }
         Command::Run(args) => cli::run::execute(&device, args),
         Command::Detect(args) => cli::detect::execute(&device, args),
+        Command::Convert(args) => cli::convert::execute(args),
+        Command::Inspect(args) => cli::inspect::execute(args),
         Command::Selfcheck => {
             let gpu = device.open()?;
             let info = gpu.info();

@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(
     init: {
         if let Some(corpus) = std::env::args().skip(1).find(|arg| !arg.starts_with('-')) {
-            kiln_fuzz::write_seeds_if_empty(std::path::Path::new(&corpus));
+            let seeds = kiln_fuzz::seed_models();
+            kiln_fuzz::write_seeds_if_empty(std::path::Path::new(&corpus), seeds, "onnx");
         }
     },
     |data: &[u8]| {

@@ -1,25 +1,29 @@
-//! Shared pieces of kiln's ONNX fuzzing: the property every input must satisfy
-//! ([`check_round_trip`]) and valid seed models ([`seed_models`]) that exercise every converter,
-//! legacy opset forms, typed tensor fields and declared shapes.
+//! Shared pieces of kiln's model-file fuzzing: the properties every input must satisfy
+//! ([`check_round_trip`] for ONNX, [`check_kiln_round_trip`] for `.kiln`) and valid seeds
+//! ([`seed_models`], [`seed_kiln_files`]) that exercise every converter, legacy opset forms,
+//! typed tensor fields, declared shapes and packed weight layouts.
 
 mod builders;
+mod kiln_seeds;
 mod seeds;
 
+pub use kiln_seeds::seed_kiln_files;
 pub use seeds::seed_models;
 
+use kiln::format::{parse_kiln, to_kiln_bytes};
 use kiln::import::onnx::{parse_onnx, to_onnx_bytes};
 use std::path::Path;
 
-/// Writes the seed models into `corpus` when it is missing or empty (a corpus the fuzzer has
-/// grown is left alone).
-pub fn write_seeds_if_empty(corpus: &Path) {
+/// Writes `seeds` into `corpus` as `<name>.<extension>` when it is missing or empty (a corpus
+/// the fuzzer has grown is left alone).
+pub fn write_seeds_if_empty(corpus: &Path, seeds: Vec<(String, Vec<u8>)>, extension: &str) {
     let empty = std::fs::read_dir(corpus).map_or(true, |mut entries| entries.next().is_none());
     if !empty {
         return;
     }
     let written = std::fs::create_dir_all(corpus).and_then(|()| {
-        seed_models().into_iter().try_for_each(|(name, bytes)| {
-            std::fs::write(corpus.join(format!("{name}.onnx")), bytes)
+        seeds.into_iter().try_for_each(|(name, bytes)| {
+            std::fs::write(corpus.join(format!("{name}.{extension}")), bytes)
         })
     });
     if let Err(error) = written {
@@ -46,5 +50,23 @@ pub fn check_round_trip(data: &[u8]) {
     assert!(
         second == third,
         "export is not a fixed point after one round trip"
+    );
+}
+
+/// Parses `data` as a `.kiln` file; if it loads, saves it, loads that, and checks a second save
+/// reproduces the first byte for byte. Panics (a fuzz failure) when any of that breaks.
+pub fn check_kiln_round_trip(data: &[u8]) {
+    let Ok(model) = parse_kiln(data) else {
+        return;
+    };
+    let first = to_kiln_bytes(&model.graph, &model.provenance)
+        .unwrap_or_else(|e| panic!("a loaded .kiln graph must save: {e}"));
+    let reloaded =
+        parse_kiln(&first).unwrap_or_else(|e| panic!("a saved .kiln file must load: {e}"));
+    let second = to_kiln_bytes(&reloaded.graph, &reloaded.provenance)
+        .unwrap_or_else(|e| panic!("a reloaded .kiln graph must save: {e}"));
+    assert!(
+        first == second,
+        ".kiln save is not a fixed point after one round trip"
     );
 }

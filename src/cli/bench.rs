@@ -78,9 +78,9 @@ pub enum BenchCommand {
         #[command(flatten)]
         run: RunOptions,
     },
-    /// A whole ONNX model through the runtime's Plan, per batch size.
+    /// A whole model (`.onnx`, `.kiln` or Darknet `.cfg`) through the runtime's Plan, per batch size.
     Model {
-        /// The ONNX model.
+        /// The model: `.onnx`, `.kiln` or a Darknet `.cfg`.
         model: PathBuf,
         /// Precisions to run; the runtime runs models in f32 only, others are reported and skipped.
         #[arg(long, default_value = "f32")]
@@ -329,7 +329,7 @@ fn bench_model(
         iterations: run.iterations(),
         roofline: run.roofline(),
     };
-    let graph = kiln::import::onnx::load_onnx(path)?;
+    let graph = kiln::import::load_model(path)?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),

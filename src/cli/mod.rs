@@ -1,8 +1,10 @@
 //! The subcommands of the `kiln` binary, one module each.
 
 pub mod bench;
+pub mod convert;
 pub mod detect;
 pub mod info;
+pub mod inspect;
 pub mod run;
 
 use kiln::device::{BackendChoice, Gpu, GpuOptions};

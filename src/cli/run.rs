@@ -1,13 +1,13 @@
-//! `kiln run model.onnx`: runs a model on the chosen backend and prints its outputs: shape, a
-//! checksum and a summary of each, optionally written as `.npy` and compared with the CPU
-//! reference backend.
+//! `kiln run model.onnx` (or `.kiln`, `.cfg`): runs a model on the chosen backend and prints its
+//! outputs: shape, a checksum and a summary of each, optionally written as `.npy` and compared
+//! with the CPU reference backend.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use kiln::graph::Graph;
-use kiln::import::onnx::load_onnx;
+use kiln::import::load_model;
 use kiln::runtime::{Backend, Plan};
 use kiln::tensor::HostTensor;
 use kiln::Error;
@@ -22,7 +22,7 @@ mod outputs;
 /// Arguments of `kiln run`.
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The ONNX model.
+    /// The model: `.onnx`, `.kiln` or a Darknet `.cfg`.
     pub model: PathBuf,
     /// An input as `name=file.npy` (or an ONNX TensorProto `.pb`); inputs not given are random.
     #[arg(long = "input", value_name = "NAME=FILE", value_parser = parse_input)]
@@ -72,7 +72,7 @@ pub fn execute(device: &DeviceArgs, args: RunArgs) -> kiln::Result<ExitCode> {
         ));
     }
     let started = Instant::now();
-    let graph = load_onnx(&args.model)?;
+    let graph = load_model(&args.model)?;
     println!(
         "model: {} ({} nodes, {} initializers), loaded in {:.1} ms",
         args.model.display(),

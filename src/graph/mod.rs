@@ -21,7 +21,7 @@ use crate::tensor::{DType, HostTensor};
 use std::collections::{BTreeMap, HashSet};
 
 /// One dimension of a declared input or output shape.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Dim {
     /// A known extent.
     Fixed(usize),
@@ -30,7 +30,7 @@ pub enum Dim {
 }
 
 /// A graph input or output: its name and what the model declares about it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ValueInfo {
     /// The value's name.
     pub name: String,
@@ -41,7 +41,7 @@ pub struct ValueInfo {
 }
 
 /// One operation applied to named values.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     /// The node's name (importers invent `<op>_<index>` when the file has none).
     pub name: String,

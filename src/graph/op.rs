@@ -12,7 +12,7 @@ use crate::ops::Activation;
 use crate::tensor::{DType, HostTensor};
 
 /// How a convolution or pool pads when the model asks the runtime to choose (`auto_pad`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum AutoPad {
     /// Use the explicit `pads`.
     #[default]
@@ -29,7 +29,7 @@ pub enum AutoPad {
 /// ranks are rejected by the backends, not the importer). Lists that a model omits are filled with
 /// ONNX's defaults at import, so every list here has `s` entries (`pads` has `2·s`: all begins, then
 /// all ends), except `kernel_shape`, which is taken from the weight when empty.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConvAttrs {
     /// Kernel extent per spatial axis; empty means "from the weight's shape".
     pub kernel_shape: Vec<usize>,
@@ -48,7 +48,7 @@ pub struct ConvAttrs {
 }
 
 /// ConvTranspose's attributes beyond [`ConvAttrs`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConvTransposeAttrs {
     /// The shared convolution attributes (`activation` stays `Identity`).
     pub conv: ConvAttrs,
@@ -59,7 +59,7 @@ pub struct ConvTransposeAttrs {
 }
 
 /// MaxPool / AveragePool attributes (lists filled with defaults at import, as [`ConvAttrs`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PoolAttrs {
     /// Window extent per spatial axis (required by ONNX).
     pub kernel_shape: Vec<usize>,
@@ -78,7 +78,7 @@ pub struct PoolAttrs {
 }
 
 /// Resize's attributes (Upsample imports as Resize with `Asymmetric` coordinates).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResizeAttrs {
     /// Nearest (with its rounding) or linear. `cubic` is rejected at import as unsupported.
     pub mode: ResizeMode,
@@ -89,7 +89,7 @@ pub struct ResizeAttrs {
 }
 
 /// Element-wise comparisons, producing booleans.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CompareOp {
     /// `a == b`.
     Equal,
@@ -105,7 +105,7 @@ pub enum CompareOp {
 
 /// One operation. The comment on each variant lists its inputs in order (`?`: optional) and its
 /// outputs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// `(x) -> y`: Sqrt, Exp, Log, Neg, Abs, and every activation (Relu, LeakyRelu, Sigmoid,
     /// Tanh, HardSigmoid, HardSwish, Gelu, Softplus, Identity never: see [`Op::Identity`]).
@@ -136,8 +136,10 @@ pub enum Op {
     /// `(a, b, c?) -> y = alpha·op(a)·op(b) + beta·c`.
     Gemm {
         /// Scale of the product.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         alpha: f32,
         /// Scale of `c`.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         beta: f32,
         /// Use `aᵀ`.
         trans_a: bool,
@@ -177,6 +179,7 @@ pub enum Op {
     /// `(x, scale, bias, mean, var) -> y` (inference mode only).
     BatchNormalization {
         /// Added to the variance.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         epsilon: f32,
     },
     /// `(x, scale, bias?) -> y` (the optional mean / inv-std-dev outputs are rejected at import).
@@ -184,6 +187,7 @@ pub enum Op {
         /// First normalised axis.
         axis: i64,
         /// Added to the variance.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         epsilon: f32,
     },
     /// `(x) -> y`.
@@ -275,6 +279,7 @@ pub enum Op {
     /// `(shape: i64) -> y` filled with `value` (a one-element tensor).
     ConstantOfShape {
         /// The fill value and dtype.
+        #[serde(with = "crate::tensor::serde_repr::host_tensor")]
         value: HostTensor,
     },
     /// `(start, limit, delta) -> y`.

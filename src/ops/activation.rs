@@ -4,7 +4,7 @@
 use crate::device::OverrideConstant;
 
 /// An element-wise activation, fused into the epilogue of matmul (and later conv) kernels.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
     /// `x`.
     #[default]
@@ -14,14 +14,17 @@ pub enum Activation {
     /// `x` for x ≥ 0, `alpha·x` otherwise.
     LeakyRelu {
         /// Slope for negative inputs.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         alpha: f32,
     },
     /// `min(max(x, min), max)` (ONNX Clip; ReLU6 is `Clip { min: 0, max: 6 }`). When `min > max`
     /// every output is `max`, as in ONNX Runtime and numpy.
     Clip {
         /// Lower bound.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         min: f32,
         /// Upper bound.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         max: f32,
     },
     /// `1 / (1 + e^-x)`.
@@ -35,8 +38,10 @@ pub enum Activation {
     /// `clamp(alpha·x + beta, 0, 1)` (ONNX defaults alpha 0.2, beta 0.5).
     HardSigmoid {
         /// Slope.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         alpha: f32,
         /// Offset.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
         beta: f32,
     },
     /// `x · clamp(x/6 + 1/2, 0, 1)`.

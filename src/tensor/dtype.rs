@@ -4,7 +4,7 @@ use std::fmt;
 
 /// The element type of a dense tensor. Quantized layouts (Q8, Q4) are separate types in
 /// [`crate::tensor`] because they carry scales beside their integers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DType {
     /// 32-bit IEEE float.
     F32,

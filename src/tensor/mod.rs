@@ -7,6 +7,7 @@ pub mod nm_sparse;
 pub mod q4;
 pub mod q8;
 pub mod quant;
+pub mod serde_repr;
 pub mod shape;
 
 pub use dtype::{DType, Element};

@@ -1,13 +1,15 @@
 //! Loading a detection model for [`crate::vision::Detector`]: a Darknet `.cfg` (its `.weights`
-//! beside it, same stem) or an ONNX file, the input it takes, the heads it declares (Darknet
+//! beside it, same stem), a `.kiln` or an ONNX file, the input it takes, the heads it declares (Darknet
 //! `[yolo]` layers; ONNX heads are found later from the output shapes) and its class names.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::format::load_kiln;
 use crate::graph::{Dim, Graph};
 use crate::import::darknet::load_darknet;
 use crate::import::onnx::load_onnx;
+use crate::import::ModelKind;
 use crate::vision::head::{GridDecode, GridLayout, HeadKind};
 use crate::vision::ClassNames;
 
@@ -40,8 +42,8 @@ pub struct DetectionModel {
     pub names: ClassNames,
 }
 
-/// Loads `path`: a `.cfg` reads Darknet (with the `.weights` of the same stem beside it), any
-/// other extension ONNX.
+/// Loads `path`: a `.cfg` reads Darknet (with the `.weights` of the same stem beside it), a
+/// `.kiln` kiln's format, any other extension ONNX.
 pub fn load_detection_model(path: &Path, options: &ModelOptions) -> Result<DetectionModel> {
     let is_darknet = path.extension().is_some_and(|ext| ext == "cfg");
     let mut model = if is_darknet {
@@ -127,8 +129,12 @@ fn image_input(graph: &Graph) -> Result<(String, Option<[u32; 2]>)> {
     })
 }
 
+/// An ONNX or `.kiln` model, whose heads are found from the output shapes.
 fn load_onnx_model(path: &Path, options: &ModelOptions) -> Result<DetectionModel> {
-    let graph = load_onnx(path)?;
+    let graph = match ModelKind::of(path) {
+        Ok(ModelKind::Kiln) => load_kiln(path)?.graph,
+        _ => load_onnx(path)?,
+    };
     let (input_name, fixed_size) = image_input(&graph)?;
     let input_size = options
         .input_size

@@ -11,7 +11,7 @@ use crate::tensor::shape::broadcast_strides;
 use crate::tensor::{DType, GpuTensor};
 
 /// A two-input element-wise op.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BinaryOp {
     /// `a + b`.
     Add,

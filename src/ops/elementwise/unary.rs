@@ -9,7 +9,7 @@ use crate::ops::Activation;
 use crate::tensor::{DType, GpuTensor};
 
 /// A one-input element-wise op.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum UnaryOp {
     /// `√x`; NaN below zero, `√-0 = -0`.
     Sqrt,

@@ -6,10 +6,10 @@ use crate::error::{Error, Result};
 use crate::tensor::shape::normalize_axis;
 
 /// How Pad fills the new border.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PadMode {
     /// Every new element is this value (converted to the tensor's dtype: integers saturate).
-    Constant(f64),
+    Constant(#[serde(with = "crate::tensor::serde_repr::float64")] f64),
     /// The mirror image of the input, not repeating the edge (`[1 2 3]` pads to `… 3 2 [1 2 3] 2 1 …`);
     /// each pad must be smaller than its axis.
     Reflect,

@@ -34,7 +34,7 @@ pub const PROGRAMS: &[&ShaderProgram] = &[&REDUCE];
 const MAX_RANK: usize = 8;
 
 /// What a reduction computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReduceKind {
     /// ReduceSum (empty: 0).
     Sum,

@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 
 /// How an output index maps back to an input coordinate (`coordinate_transformation_mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum CoordinateMode {
     /// `(x + 0.5) / scale − 0.5` (the ONNX default).
     #[default]
@@ -25,7 +25,7 @@ pub enum CoordinateMode {
 }
 
 /// How nearest mode rounds a source coordinate (`nearest_mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum NearestMode {
     /// Round to nearest, ties down (the ONNX default).
     #[default]
@@ -39,7 +39,7 @@ pub enum NearestMode {
 }
 
 /// The interpolation (`mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ResizeMode {
     /// The nearest input element, rounded as the [`NearestMode`] says.
     Nearest(NearestMode),

@@ -1,0 +1,87 @@
+//! `kiln convert IN OUT`: converts a model between `.onnx`, `.kiln` and (as input only) Darknet
+//! `.cfg`, by the files' extensions. A `.kiln` output records the source's SHA-256 and the recipe;
+//! a `.kiln` input keeps its own provenance. An ONNX output of packed weights writes them dense
+//! (dequantized f32) and warns, naming each.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use kiln::format::{densify_packed_weights, load_kiln, save_kiln, Provenance};
+use kiln::graph::Graph;
+use kiln::import::{darknet, darknet_weights, onnx, ModelKind};
+use kiln::Error;
+
+/// Arguments of `kiln convert`.
+#[derive(clap::Args)]
+pub struct ConvertArgs {
+    /// The model to read: `.onnx`, `.kiln` or a Darknet `.cfg` (its `.weights` beside it).
+    pub input: PathBuf,
+    /// The file to write: `.kiln` or `.onnx`.
+    pub output: PathBuf,
+    /// The compression recipe to record in a `.kiln` output's provenance, as JSON.
+    #[arg(long, value_name = "JSON")]
+    pub recipe: Option<String>,
+}
+
+/// Reads `path` with the provenance a `.kiln` file of it records.
+pub fn read_with_provenance(path: &Path) -> kiln::Result<(Graph, Provenance)> {
+    let null = serde_json::Value::Null;
+    match ModelKind::of(path)? {
+        ModelKind::Onnx => Ok((
+            onnx::load_onnx(path)?,
+            Provenance::from_sources(&[path], null)?,
+        )),
+        ModelKind::Darknet => {
+            let weights = darknet_weights(path)?;
+            let graph = darknet::load_darknet(path, &weights)?.graph;
+            Ok((graph, Provenance::from_sources(&[path, &weights], null)?))
+        }
+        ModelKind::Kiln => {
+            let model = load_kiln(path)?;
+            let provenance = Provenance {
+                kiln_version: env!("CARGO_PKG_VERSION").into(),
+                ..model.provenance
+            };
+            Ok((model.graph, provenance))
+        }
+    }
+}
+
+/// Runs `kiln convert`.
+pub fn execute(args: ConvertArgs) -> kiln::Result<ExitCode> {
+    let output_kind = ModelKind::of(&args.output)?;
+    let (mut graph, mut provenance) = read_with_provenance(&args.input)?;
+    if let Some(recipe) = &args.recipe {
+        provenance.recipe =
+            serde_json::from_str(recipe).map_err(|error| Error::InvalidArgument {
+                op: "--recipe",
+                detail: format!("not JSON: {error}"),
+            })?;
+    }
+    match output_kind {
+        ModelKind::Kiln => save_kiln(&graph, &provenance, &args.output)?,
+        ModelKind::Onnx => {
+            for name in densify_packed_weights(&mut graph)? {
+                log::warn!("packed weight '{name}' written to ONNX as dense f32 (dequantized)");
+            }
+            onnx::save_onnx(&graph, &args.output)?;
+        }
+        ModelKind::Darknet => {
+            return Err(Error::Unsupported {
+                location: args.output.display().to_string(),
+                detail: "kiln convert writes .kiln or .onnx, not Darknet".into(),
+            })
+        }
+    }
+    let bytes = std::fs::metadata(&args.output)
+        .map_err(|error| Error::io(&args.output, error))?
+        .len();
+    println!(
+        "wrote {} ({bytes} bytes): {} nodes, {} weights ({} packed)",
+        args.output.display(),
+        graph.nodes.len(),
+        graph.initializers.len() + graph.packed_weights.len(),
+        graph.packed_weights.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
