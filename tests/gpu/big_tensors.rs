@@ -78,7 +78,7 @@ fn weights_beyond_one_binding_are_split_and_match_the_reference() {
         ..Case::new(1, 1, 300, 250)
     };
     // B [K, N] = [300, 250]: the reduction is split, partial products summed.
-    let reduction = Case::new(2, 37, 250, 300);
+    let reduction = Case::new(2, 20, 250, 300);
     for (case, activation) in [
         (transposed, Activation::Relu),
         (gemv, Activation::Identity),
