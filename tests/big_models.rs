@@ -92,7 +92,9 @@ fn compare_backends(
     for ((output, got), (_, want)) in on_gpu.iter().zip(on_cpu) {
         let got = got.expect_f32("test").unwrap();
         let want = want.expect_f32("test").unwrap();
-        let max_abs = want.iter().fold(0.0f64, |max, &v| max.max(f64::from(v.abs())));
+        let max_abs = want
+            .iter()
+            .fold(0.0f64, |max, &v| max.max(f64::from(v.abs())));
         assert!(
             want.iter().all(|v| v.is_finite()) && max_abs > 1e-3,
             "{name} {output}: the reference output must be finite and non-trivial, max |y| {max_abs}"
@@ -122,7 +124,9 @@ fn split_weights(gpu: &Gpu, graph: &Graph) -> Vec<(String, usize)> {
         if bytes <= gpu.max_binding_bytes() {
             continue;
         }
-        let Ok(values) = host.expect_f32("test") else { continue };
+        let Ok(values) = host.expect_f32("test") else {
+            continue;
+        };
         let tensor = GpuTensor::upload(gpu, host.shape(), values).unwrap();
         split.push((name.clone(), binding_parts(gpu, &tensor).unwrap()));
     }

@@ -149,7 +149,11 @@ impl Gpu {
     /// one binding, else just its bytes; a range is bound at its offset. Bytes beyond
     /// [`Gpu::max_binding_bytes`] are an [`Error::TensorTooLarge`], a misaligned range offset an
     /// [`Error::InvalidArgument`].
-    fn storage_binding<'b>(&self, slot: u32, buffer: &'b GpuBuffer) -> Result<wgpu::BufferBinding<'b>> {
+    fn storage_binding<'b>(
+        &self,
+        slot: u32,
+        buffer: &'b GpuBuffer,
+    ) -> Result<wgpu::BufferBinding<'b>> {
         let limit = self.max_binding_bytes;
         let len = align4(buffer.len_bytes()).max(4);
         if len > limit {
@@ -175,7 +179,11 @@ impl Gpu {
         Ok(wgpu::BufferBinding {
             buffer: buffer.raw(),
             offset: buffer.offset(),
-            size: if whole { None } else { std::num::NonZeroU64::new(len) },
+            size: if whole {
+                None
+            } else {
+                std::num::NonZeroU64::new(len)
+            },
         })
     }
 

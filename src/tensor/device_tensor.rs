@@ -114,7 +114,8 @@ impl GpuTensor {
         Ok(GpuTensor {
             shape,
             dtype: self.dtype,
-            buffer: (self.buffer).range(rows.start as u64 * row_bytes, rows.len() as u64 * row_bytes)?,
+            buffer: (self.buffer)
+                .range(rows.start as u64 * row_bytes, rows.len() as u64 * row_bytes)?,
         })
     }
 

@@ -154,8 +154,14 @@ fn other_tensors_beyond_one_binding_are_errors_naming_node_and_tensor() {
         .output("y");
     let error = run_error(gpu, &builder, &[1, 20_000]);
     let message = error.to_string();
-    assert!(matches!(error, Error::TensorTooLarge { bytes: 80_000, limit, .. } if limit == SMALL_BINDING_BYTES), "{message}");
-    assert!(message.contains("node 'twice'") && message.contains("'x'"), "{message}");
+    assert!(
+        matches!(error, Error::TensorTooLarge { bytes: 80_000, limit, .. } if limit == SMALL_BINDING_BYTES),
+        "{message}"
+    );
+    assert!(
+        message.contains("node 'twice'") && message.contains("'x'"),
+        "{message}"
+    );
 
     // Small operands, an output of 40·500·4 = 80 000 bytes.
     let mut builder = Builder::new(6);
@@ -165,7 +171,10 @@ fn other_tensors_beyond_one_binding_are_errors_naming_node_and_tensor() {
         .node("wide", gemm_node(false), &["x", "w"], &["wide_out"])
         .output("wide_out");
     let message = run_error(gpu, &builder, &[40, 10]).to_string();
-    assert!(message.contains("node 'wide'") && message.contains("wide_out"), "{message}");
+    assert!(
+        message.contains("node 'wide'") && message.contains("wide_out"),
+        "{message}"
+    );
 }
 
 /// The error of running `builder`'s graph, with input `x` of `shape`, on `gpu`.

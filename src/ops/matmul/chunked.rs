@@ -25,13 +25,8 @@ use crate::ops::Activation;
 use crate::tensor::GpuTensor;
 
 /// One product that fits the device's bindings: `act(A·B + bias)` for the chosen dtype and path.
-pub(crate) type Product<'p> = dyn Fn(
-        &GpuTensor,
-        &GpuTensor,
-        Option<&GpuTensor>,
-        &MatmulOptions,
-    ) -> Result<GpuTensor>
-    + 'p;
+pub(crate) type Product<'p> =
+    dyn Fn(&GpuTensor, &GpuTensor, Option<&GpuTensor>, &MatmulOptions) -> Result<GpuTensor> + 'p;
 
 /// Whether B must be split: its bytes exceed one storage binding.
 pub(crate) fn exceeds_binding(gpu: &Gpu, b: &GpuTensor) -> bool {

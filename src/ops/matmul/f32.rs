@@ -4,8 +4,8 @@
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::matmul::dense::{launch_dense, DenseOperands, DenseProgram};
-use crate::ops::matmul::{chunked, gemv};
 use crate::ops::matmul::tiled::{self, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
+use crate::ops::matmul::{chunked, gemv};
 use crate::ops::matmul::{MatmulDims, MatmulOptions};
 use crate::tensor::{DType, GpuTensor};
 
@@ -88,9 +88,10 @@ pub fn matmul_f32_with_path(
     let dims = MatmulDims::infer(OP, a.shape(), b.shape(), options.b_transposed)?;
     tiled::check_bias(OP, bias, dims.n)?;
     if chunked::exceeds_binding(gpu, b) {
-        let product = |a: &GpuTensor, b: &GpuTensor, bias: Option<&GpuTensor>, options: &MatmulOptions| {
-            matmul_f32_with_path(gpu, a, b, bias, options, path)
-        };
+        let product =
+            |a: &GpuTensor, b: &GpuTensor, bias: Option<&GpuTensor>, options: &MatmulOptions| {
+                matmul_f32_with_path(gpu, a, b, bias, options, path)
+            };
         return chunked::matmul_in_parts(gpu, [a, b], bias, options, &product);
     }
     let program = if path == F32LoadPath::Auto && gemv::gemv_fits(gpu, &dims) {

@@ -104,7 +104,10 @@ fn locate_too_large(error: Error, node: &Node) -> Error {
             limit,
         } => Error::TensorTooLarge {
             location: node.location(),
-            tensor: format!("{tensor} in {location} (the node's outputs: {:?})", node.outputs),
+            tensor: format!(
+                "{tensor} in {location} (the node's outputs: {:?})",
+                node.outputs
+            ),
             bytes,
             limit,
         },
