@@ -15,7 +15,7 @@ use kiln::ops::matmul::reference::OutputPrecision;
 use kiln::ops::matmul::{reference_matmul, MatmulOptions};
 use kiln::ops::Activation;
 use kiln::runtime::{Backend, Plan};
-use kiln::tensor::GpuTensor;
+use kiln::tensor::{DType, GpuTensor};
 use kiln::Error;
 
 use crate::common::{gpu, random_values, Case};
@@ -59,7 +59,7 @@ fn check_split_product(case: &Case, activation: Activation, path: F32LoadPath) -
         &reference.tolerances(OutputPrecision::F32),
     )
     .assert_passed();
-    binding_parts(gpu, &b_gpu).unwrap()
+    binding_parts(gpu, &case.b_shape(), DType::F32).unwrap()
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn a_gemm_weight_beyond_one_binding_runs_in_a_plan() {
     };
     let mut builder = Builder::new(12);
     builder
-        .input("x", kiln::tensor::DType::F32, &[37, 250])
+        .input("x", DType::F32, &[37, 250])
         .weight("w", &[300, 250], 1.0)
         .weight("bias", &[300], 1.0)
         .node("fc", gemm_node(true), &["x", "w", "bias"], &["y"])
@@ -149,7 +149,7 @@ fn other_tensors_beyond_one_binding_are_errors_naming_node_and_tensor() {
 
     let mut builder = Builder::new(5);
     builder
-        .input("x", kiln::tensor::DType::F32, &[1, 20_000])
+        .input("x", DType::F32, &[1, 20_000])
         .node("twice", Op::Binary(BinaryOp::Add), &["x", "x"], &["y"])
         .output("y");
     let error = run_error(gpu, &builder, &[1, 20_000]);
@@ -166,7 +166,7 @@ fn other_tensors_beyond_one_binding_are_errors_naming_node_and_tensor() {
     // Small operands, an output of 40·500·4 = 80 000 bytes.
     let mut builder = Builder::new(6);
     builder
-        .input("x", kiln::tensor::DType::F32, &[40, 10])
+        .input("x", DType::F32, &[40, 10])
         .weight("w", &[10, 500], 1.0)
         .node("wide", gemm_node(false), &["x", "w"], &["wide_out"])
         .output("wide_out");

@@ -22,7 +22,7 @@ use crate::ops::elementwise::{activation, binary, BinaryOp};
 use crate::ops::layout::{concat, slice};
 use crate::ops::matmul::MatmulOptions;
 use crate::ops::Activation;
-use crate::tensor::GpuTensor;
+use crate::tensor::{DType, GpuTensor};
 
 /// One product that fits the device's bindings: `act(A·B + bias)` for the chosen dtype and path.
 pub(crate) type Product<'p> =
@@ -43,7 +43,7 @@ pub(crate) fn matmul_in_parts(
 ) -> Result<GpuTensor> {
     let [a, b] = operands;
     let &[rows, cols] = b.shape() else {
-        return Err(batched_b_error(gpu, b));
+        return Err(batched_b_error(gpu, b.shape(), b.size_bytes()));
     };
     let element_bytes = b.dtype().size_bytes() as u64;
     let parts = row_parts(gpu, rows, cols as u64 * element_bytes, b.size_bytes())?;
@@ -61,24 +61,26 @@ pub(crate) fn matmul_in_parts(
     }
 }
 
-/// How many bindings B takes: 1 when it fits one, else the number of row parts it is split into.
-/// A B that cannot be split is an [`Error::TensorTooLarge`].
-pub fn binding_parts(gpu: &Gpu, b: &GpuTensor) -> Result<usize> {
-    if !exceeds_binding(gpu, b) {
+/// How many storage bindings a B of `b_shape` and `dtype` takes on `gpu`: 1 when it fits one,
+/// else the number of row parts [`matmul_f32`](super::f32::matmul_f32) splits it into. A B that
+/// cannot be split is an [`Error::TensorTooLarge`].
+pub fn binding_parts(gpu: &Gpu, b_shape: &[usize], dtype: DType) -> Result<usize> {
+    let bytes = (b_shape.iter().product::<usize>() * dtype.size_bytes()) as u64;
+    if bytes <= gpu.max_binding_bytes() {
         return Ok(1);
     }
-    let &[rows, cols] = b.shape() else {
-        return Err(batched_b_error(gpu, b));
+    let &[rows, cols] = b_shape else {
+        return Err(batched_b_error(gpu, b_shape, bytes));
     };
-    let row_bytes = (cols * b.dtype().size_bytes()) as u64;
-    Ok(row_parts(gpu, rows, row_bytes, b.size_bytes())?.len())
+    let row_bytes = (cols * dtype.size_bytes()) as u64;
+    Ok(row_parts(gpu, rows, row_bytes, bytes)?.len())
 }
 
-fn batched_b_error(gpu: &Gpu, b: &GpuTensor) -> Error {
+fn batched_b_error(gpu: &Gpu, b_shape: &[usize], bytes: u64) -> Error {
     Error::TensorTooLarge {
         location: "matmul with a batched B".into(),
-        tensor: format!("B {:?}", b.shape()),
-        bytes: b.size_bytes(),
+        tensor: format!("B {b_shape:?}"),
+        bytes,
         limit: gpu.max_binding_bytes(),
     }
 }
