@@ -164,7 +164,7 @@ impl Gpu {
                 limit,
             });
         }
-        if buffer.offset() % self.binding_offset_alignment() != 0 {
+        if !buffer.offset().is_multiple_of(self.binding_offset_alignment()) {
             return Err(Error::InvalidArgument {
                 op: "Gpu::dispatch",
                 detail: format!(
