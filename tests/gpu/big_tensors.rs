@@ -183,6 +183,5 @@ fn run_error(gpu: &Gpu, builder: &Builder, shape: &[usize]) -> Error {
     let inputs = [("x".to_string(), random_input(1, shape))];
     Plan::new(&builder.graph, &shapes, Backend::Gpu(gpu))
         .and_then(|mut plan| plan.run(&inputs))
-        .err()
-        .expect("the run must fail")
+        .expect_err("the run must fail")
 }
