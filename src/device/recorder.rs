@@ -164,7 +164,10 @@ impl Gpu {
                 limit,
             });
         }
-        if !buffer.offset().is_multiple_of(self.binding_offset_alignment()) {
+        if !buffer
+            .offset()
+            .is_multiple_of(self.binding_offset_alignment())
+        {
             return Err(Error::InvalidArgument {
                 op: "Gpu::dispatch",
                 detail: format!(

@@ -61,7 +61,7 @@ pub fn vec4_loads_fit(dims: &MatmulDims) -> bool {
 
 /// `act(A·B + bias)` in f32 on the GPU. See [`MatmulDims`] for the accepted shapes. One row times
 /// a transposed B runs the dense GEMV ([`gemv`]), everything else the tiled kernel. A B larger
-/// than one storage binding is bound in parts (see [`chunked`](super::chunked)).
+/// than one storage binding is bound in parts (see [`chunked`]).
 pub fn matmul_f32(
     gpu: &Gpu,
     a: &GpuTensor,
