@@ -32,6 +32,9 @@ fi
 scripts/build_onnx_conformance.sh
 scripts/fetch_detection_assets.sh
 export KILN_REQUIRE_DETECTION_ASSETS=1
+# VGG-19 and AlexNet with seeded weights (tests/big_models.rs), built from the same onnx venv.
+scripts/make_reference_cnns.sh
+export KILN_REQUIRE_REFERENCE_CNNS=1
 
 cargo test "$@"
 

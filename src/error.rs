@@ -81,6 +81,24 @@ pub enum Error {
         /// The device's limit.
         limit: u64,
     },
+    /// A tensor that a kernel must bind whole but that is larger than one storage binding may be
+    /// (`max_storage_buffer_binding_size`). Only MatMul and Gemm split their weight B into parts
+    /// that fit; any other tensor this large (a huge activation) is this error.
+    #[error(
+        "{location}: {tensor} needs {bytes} bytes in one storage binding, but the device allows \
+         at most {limit} (max_storage_buffer_binding_size); only MatMul/Gemm weights are split \
+         across bindings, so use a smaller input or batch"
+    )]
+    TensorTooLarge {
+        /// Where: the node (`node 'conv1' (Conv)`), or the dispatch when no node is known.
+        location: String,
+        /// Which tensor: an input or output name, or the binding slot.
+        tensor: String,
+        /// The tensor's size.
+        bytes: u64,
+        /// The device's binding limit (the adapter's, or lower when a test asked for less).
+        limit: u64,
+    },
     /// A model file (ONNX, Darknet, .kiln) that is malformed: truncated bytes, a wrong type, a
     /// dimension out of range, a cycle, a reference to a value nothing produces.
     #[error("invalid model at {location}: {detail}")]

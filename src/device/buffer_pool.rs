@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
+use crate::error::{Error, Result};
+
 /// Usage of every pooled tensor buffer: read and written by shaders, copied in and out.
 pub const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
@@ -39,8 +41,12 @@ pub struct BufferPool {
 
 /// A storage buffer from the pool. `len_bytes` is what the caller asked for; the buffer itself may
 /// be larger (its size class). Dropping it returns the buffer to the pool.
+///
+/// A buffer can also be a range of another ([`GpuBuffer::range`]): the bytes from `offset`, which
+/// is how a tensor larger than one storage binding is bound one part at a time.
 pub struct GpuBuffer {
     buffer: Option<wgpu::Buffer>,
+    offset: u64,
     len_bytes: u64,
     pool: Weak<Mutex<PoolState>>,
 }
@@ -51,9 +57,37 @@ impl GpuBuffer {
         self.buffer.as_ref().expect("buffer is present until drop")
     }
 
-    /// The bytes asked for when it was acquired.
+    /// The bytes asked for when it was acquired (a range's own length).
     pub fn len_bytes(&self) -> u64 {
         self.len_bytes
+    }
+
+    /// Where the bytes start in [`GpuBuffer::raw`]: 0, except for a range.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// `len_bytes` bytes of this buffer from `offset` (relative to this buffer's own start), as a
+    /// buffer that shares the storage and never returns to the pool. A range must not outlive the
+    /// buffer it was cut from: once that is dropped the pool may hand its storage to another
+    /// tensor. A range past the end is an [`Error::InvalidArgument`].
+    pub fn range(&self, offset: u64, len_bytes: u64) -> Result<GpuBuffer> {
+        let end = offset.checked_add(len_bytes);
+        if end.is_none_or(|end| end > self.len_bytes) {
+            return Err(Error::InvalidArgument {
+                op: "GpuBuffer::range",
+                detail: format!(
+                    "bytes {offset}..+{len_bytes} do not lie inside a buffer of {} bytes",
+                    self.len_bytes
+                ),
+            });
+        }
+        Ok(GpuBuffer {
+            buffer: self.buffer.clone(),
+            offset: self.offset + offset,
+            len_bytes,
+            pool: Weak::new(),
+        })
     }
 }
 
@@ -118,6 +152,7 @@ impl BufferPool {
         };
         GpuBuffer {
             buffer: Some(buffer),
+            offset: 0,
             len_bytes,
             pool: Arc::downgrade(&self.state),
         }

@@ -49,6 +49,7 @@ pub struct Gpu {
     info: wgpu::AdapterInfo,
     capabilities: Capabilities,
     limits: wgpu::Limits,
+    max_binding_bytes: u64,
     pipelines: PipelineCache,
     pool: BufferPool,
     encoder: Mutex<Option<wgpu::CommandEncoder>>,
@@ -65,6 +66,7 @@ impl Gpu {
         let info = adapter.get_info();
         let capabilities = Capabilities::of(&instance, &adapter);
         let limits = adapter.limits();
+        let max_binding_bytes = binding_limit(&limits, binding_limit_from_env()?);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("kiln"),
             required_features: Capabilities::requested_features(&adapter),
@@ -105,6 +107,7 @@ impl Gpu {
             info,
             capabilities,
             limits,
+            max_binding_bytes,
             placeholder,
             device_error,
         })
@@ -135,6 +138,23 @@ impl Gpu {
         &self.limits
     }
 
+    /// The most bytes one storage binding may hold: the adapter's
+    /// `max_storage_buffer_binding_size`, or less when `KILN_MAX_BINDING_BYTES` or
+    /// [`Gpu::with_max_binding_bytes`] asked for less (tests use that to split small tensors).
+    /// Tensors larger than this are split across bindings by the kernels that can (MatMul and
+    /// Gemm weights) and are an [`Error::TensorTooLarge`] elsewhere.
+    pub fn max_binding_bytes(&self) -> u64 {
+        self.max_binding_bytes
+    }
+
+    /// This device with storage bindings limited to `bytes`, clamped to the adapter's own limit and
+    /// rounded down to the storage offset alignment (and at least [`MIN_BINDING_BYTES`]). A
+    /// lower limit exercises the split-binding paths on small shapes.
+    pub fn with_max_binding_bytes(mut self, bytes: u64) -> Self {
+        self.max_binding_bytes = binding_limit(&self.limits, Some(bytes));
+        self
+    }
+
     /// The compiled-pipeline cache.
     pub fn pipelines(&self) -> &PipelineCache {
         &self.pipelines
@@ -162,6 +182,12 @@ impl Gpu {
         self.pipelines.get(&self.device, program, constants)
     }
 
+    /// The alignment, in bytes, of a storage binding's offset (the adapter's
+    /// `min_storage_buffer_offset_alignment`): where a tensor may be split across bindings.
+    pub fn binding_offset_alignment(&self) -> u64 {
+        u64::from(self.limits.min_storage_buffer_offset_alignment)
+    }
+
     fn take_device_error(&self) -> Result<()> {
         let mut slot = self
             .device_error
@@ -171,5 +197,57 @@ impl Gpu {
             Some(message) => Err(Error::Gpu(message)),
             None => Ok(()),
         }
+    }
+}
+
+/// The smallest binding limit a caller may ask for: small enough to split a 300 KB test weight into
+/// many parts, large enough for every uniform-sized operand a kernel binds whole.
+pub const MIN_BINDING_BYTES: u64 = 4096;
+
+/// `KILN_MAX_BINDING_BYTES` (a byte count), when set: a lower storage-binding limit for tests.
+fn binding_limit_from_env() -> Result<Option<u64>> {
+    let Ok(text) = std::env::var("KILN_MAX_BINDING_BYTES") else {
+        return Ok(None);
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| Error::InvalidArgument {
+        op: "KILN_MAX_BINDING_BYTES",
+        detail: format!("'{text}' is not a byte count"),
+    })
+}
+
+/// The storage-binding limit: the adapter's, or `requested` when lower, rounded down to the offset
+/// alignment and no lower than [`MIN_BINDING_BYTES`] (nor above the adapter's).
+fn binding_limit(limits: &wgpu::Limits, requested: Option<u64>) -> u64 {
+    let adapter_limit = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let Some(requested) = requested else {
+        return adapter_limit;
+    };
+    let alignment = u64::from(limits.min_storage_buffer_offset_alignment).max(4);
+    let aligned = requested / alignment * alignment;
+    aligned.max(MIN_BINDING_BYTES).min(adapter_limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{binding_limit, MIN_BINDING_BYTES};
+
+    #[test]
+    fn binding_limit_is_the_adapters_unless_lowered() {
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: 128 << 20,
+            max_buffer_size: 1 << 32,
+            min_storage_buffer_offset_alignment: 256,
+            ..wgpu::Limits::default()
+        };
+        assert_eq!(binding_limit(&limits, None), 128 << 20);
+        assert_eq!(binding_limit(&limits, Some(1 << 40)), 128 << 20);
+        assert_eq!(binding_limit(&limits, Some(65_600)), 65_536);
+        assert_eq!(binding_limit(&limits, Some(10)), MIN_BINDING_BYTES);
     }
 }

@@ -3,7 +3,7 @@
 
 use wgpu::util::DeviceExt;
 
-use crate::device::buffer_pool::GpuBuffer;
+use crate::device::buffer_pool::{size_class, GpuBuffer};
 use crate::device::Gpu;
 use crate::error::{Error, Result};
 
@@ -37,15 +37,14 @@ impl Gpu {
         step(encoder)
     }
 
-    /// A storage buffer of `len_bytes` from the pool, after checking the device's limits.
+    /// A storage buffer of `len_bytes` from the pool, after checking the device's `max_buffer_size`.
+    /// A buffer may be larger than one storage binding ([`Gpu::max_binding_bytes`]): kernels that
+    /// can bind it in parts do; binding it whole is an [`Error::TensorTooLarge`] at dispatch.
     pub fn alloc(&self, len_bytes: u64) -> Result<GpuBuffer> {
-        let limit = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
-        if len_bytes > limit {
+        let limit = self.limits.max_buffer_size;
+        if size_class(len_bytes) > limit {
             return Err(Error::LimitExceeded {
-                what: "a storage buffer",
+                what: "a buffer (max_buffer_size)",
                 requested: len_bytes,
                 limit,
             });
@@ -61,8 +60,14 @@ impl Gpu {
         if padded_len == 0 {
             return Ok(buffer);
         }
-        let mut padded = bytes.to_vec();
-        padded.resize(padded_len as usize, 0);
+        // Copy only to pad to whole words: a weight of hundreds of MB is not duplicated.
+        let padded: std::borrow::Cow<'_, [u8]> = if bytes.len() as u64 == padded_len {
+            bytes.into()
+        } else {
+            let mut padded = bytes.to_vec();
+            padded.resize(padded_len as usize, 0);
+            padded.into()
+        };
         let staging = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -80,7 +85,7 @@ impl Gpu {
     pub fn clear(&self, buffer: &GpuBuffer) {
         let len = align4(buffer.len_bytes());
         if len > 0 {
-            self.record(|encoder| encoder.clear_buffer(buffer.raw(), 0, Some(len)));
+            self.record(|encoder| encoder.clear_buffer(buffer.raw(), buffer.offset(), Some(len)));
         }
     }
 
@@ -109,26 +114,23 @@ impl Gpu {
                 _ => None,
             })
             .collect();
-        let entries: Vec<wgpu::BindGroupEntry<'_>> = bindings
+        let entries = bindings
             .iter()
             .map(|(slot, binding)| {
-                let buffer = match binding {
-                    Binding::Storage(buffer) => buffer.raw(),
-                    Binding::Unused => &self.placeholder,
+                let resource = match binding {
+                    Binding::Storage(buffer) => self.storage_binding(*slot, buffer)?,
+                    Binding::Unused => self.placeholder.as_entire_buffer_binding(),
                     Binding::Uniform(_) => {
-                        &uniforms
-                            .iter()
-                            .find(|(s, _)| s == slot)
-                            .expect("made above")
-                            .1
+                        let uniform = uniforms.iter().find(|(s, _)| s == slot);
+                        uniform.expect("made above").1.as_entire_buffer_binding()
                     }
                 };
-                wgpu::BindGroupEntry {
+                Ok(wgpu::BindGroupEntry {
                     binding: *slot,
-                    resource: buffer.as_entire_binding(),
-                }
+                    resource: wgpu::BindingResource::Buffer(resource),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
@@ -141,6 +143,51 @@ impl Gpu {
             pass.dispatch_workgroups(workgroups[0], workgroups[1], workgroups[2]);
         });
         Ok(())
+    }
+
+    /// The binding of `buffer` at `slot`: the whole pooled buffer (its size class) when that fits
+    /// one binding, else just its bytes; a range is bound at its offset. Bytes beyond
+    /// [`Gpu::max_binding_bytes`] are an [`Error::TensorTooLarge`], a misaligned range offset an
+    /// [`Error::InvalidArgument`].
+    fn storage_binding<'b>(
+        &self,
+        slot: u32,
+        buffer: &'b GpuBuffer,
+    ) -> Result<wgpu::BufferBinding<'b>> {
+        let limit = self.max_binding_bytes;
+        let len = align4(buffer.len_bytes()).max(4);
+        if len > limit {
+            return Err(Error::TensorTooLarge {
+                location: "a kernel dispatch".into(),
+                tensor: format!("the tensor bound at slot {slot}"),
+                bytes: buffer.len_bytes(),
+                limit,
+            });
+        }
+        if !buffer
+            .offset()
+            .is_multiple_of(self.binding_offset_alignment())
+        {
+            return Err(Error::InvalidArgument {
+                op: "Gpu::dispatch",
+                detail: format!(
+                    "slot {slot} binds from byte {}, not a multiple of the device's storage \
+                     offset alignment {}",
+                    buffer.offset(),
+                    self.binding_offset_alignment()
+                ),
+            });
+        }
+        let whole = buffer.offset() == 0 && buffer.raw().size() <= limit;
+        Ok(wgpu::BufferBinding {
+            buffer: buffer.raw(),
+            offset: buffer.offset(),
+            size: if whole {
+                None
+            } else {
+                std::num::NonZeroU64::new(len)
+            },
+        })
     }
 
     fn uniform_buffer(&self, bytes: &[u8]) -> wgpu::Buffer {
@@ -190,7 +237,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         self.record(|encoder| {
-            encoder.copy_buffer_to_buffer(buffer.raw(), 0, &staging, 0, padded_len)
+            encoder.copy_buffer_to_buffer(buffer.raw(), buffer.offset(), &staging, 0, padded_len)
         });
         self.submit();
         let (sender, receiver) = std::sync::mpsc::channel();

@@ -1,5 +1,7 @@
 //! A dense tensor whose elements live in a GPU buffer.
 
+use std::ops::Range;
+
 use crate::device::{Gpu, GpuBuffer};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Element};
@@ -86,6 +88,40 @@ impl GpuTensor {
             shape: shape.to_vec(),
             ..self
         })
+    }
+
+    /// Rows `rows` of the leading axis as a tensor sharing this one's buffer (no copy): how a
+    /// weight larger than one storage binding is bound one part at a time. The part starts at byte
+    /// `rows.start` times the bytes of one row, which the caller keeps a multiple of
+    /// [`Gpu::binding_offset_alignment`]; it must not outlive `self` (see
+    /// [`GpuBuffer::range`]). Rows past the end are an [`Error::InvalidArgument`].
+    pub fn rows(&self, rows: Range<usize>) -> Result<GpuTensor> {
+        let Some((&extent, row_shape)) = self.shape.split_first() else {
+            return Err(Error::InvalidArgument {
+                op: "GpuTensor::rows",
+                detail: "a scalar has no rows".into(),
+            });
+        };
+        if rows.start > rows.end || rows.end > extent {
+            return Err(Error::InvalidArgument {
+                op: "GpuTensor::rows",
+                detail: format!("rows {rows:?} of a tensor of shape {:?}", self.shape),
+            });
+        }
+        let row_bytes = (element_count(row_shape)? * self.dtype.size_bytes()) as u64;
+        let mut shape = self.shape.clone();
+        shape[0] = rows.len();
+        Ok(GpuTensor {
+            shape,
+            dtype: self.dtype,
+            buffer: (self.buffer)
+                .range(rows.start as u64 * row_bytes, rows.len() as u64 * row_bytes)?,
+        })
+    }
+
+    /// The number of bytes the elements take.
+    pub fn size_bytes(&self) -> u64 {
+        (self.len() * self.dtype.size_bytes()) as u64
     }
 
     /// The tensor's dimensions.

@@ -2,6 +2,7 @@
 //! binary, so the device is opened once.
 
 mod bench;
+mod big_tensors;
 mod common;
 mod conv;
 mod convert;

@@ -2,7 +2,7 @@
 //! a layout path, broadcasting MatMuls and ArgMax; the peak-bytes figure of a chain computed by
 //! hand; identical repeated runs that allocate nothing new. Input errors are in `errors`.
 
-mod builder;
+pub mod builder;
 mod errors;
 mod ops;
 mod precision;

@@ -12,8 +12,8 @@ use half::f16;
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::Result;
 use crate::ops::matmul::dense::{launch_dense, DenseOperands, DenseProgram};
-use crate::ops::matmul::gemv;
 use crate::ops::matmul::tiled::{self, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
+use crate::ops::matmul::{chunked, gemv};
 use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions, MatmulReference};
 use crate::ops::Activation;
 use crate::tensor::{DType, GpuTensor};
@@ -156,6 +156,13 @@ pub fn matmul_f16_with_path(
     b.expect_dtype(OP, DType::F16)?;
     let dims = MatmulDims::infer(OP, a.shape(), b.shape(), options.b_transposed)?;
     tiled::check_bias(OP, bias, dims.n)?;
+    if chunked::exceeds_binding(gpu, b) {
+        let product =
+            |a: &GpuTensor, b: &GpuTensor, bias: Option<&GpuTensor>, options: &MatmulOptions| {
+                matmul_f16_with_path(gpu, a, b, bias, options, path)
+            };
+        return chunked::matmul_in_parts(gpu, [a, b], bias, options, &product);
+    }
     let use_gemv = gemv::gemv_fits(gpu, &dims);
     let program = match (use_gemv, path) {
         (true, F16Path::Native) => DenseProgram::Gemv(&gemv::GEMV_F16_NATIVE),

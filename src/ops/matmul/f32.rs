@@ -4,8 +4,8 @@
 use crate::device::{Gpu, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::matmul::dense::{launch_dense, DenseOperands, DenseProgram};
-use crate::ops::matmul::gemv;
 use crate::ops::matmul::tiled::{self, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
+use crate::ops::matmul::{chunked, gemv};
 use crate::ops::matmul::{MatmulDims, MatmulOptions};
 use crate::tensor::{DType, GpuTensor};
 
@@ -60,7 +60,8 @@ pub fn vec4_loads_fit(dims: &MatmulDims) -> bool {
 }
 
 /// `act(A·B + bias)` in f32 on the GPU. See [`MatmulDims`] for the accepted shapes. One row times
-/// a transposed B runs the dense GEMV ([`gemv`]), everything else the tiled kernel.
+/// a transposed B runs the dense GEMV ([`gemv`]), everything else the tiled kernel. A B larger
+/// than one storage binding is bound in parts (see [`chunked`]).
 pub fn matmul_f32(
     gpu: &Gpu,
     a: &GpuTensor,
@@ -86,6 +87,13 @@ pub fn matmul_f32_with_path(
     b.expect_dtype(OP, DType::F32)?;
     let dims = MatmulDims::infer(OP, a.shape(), b.shape(), options.b_transposed)?;
     tiled::check_bias(OP, bias, dims.n)?;
+    if chunked::exceeds_binding(gpu, b) {
+        let product =
+            |a: &GpuTensor, b: &GpuTensor, bias: Option<&GpuTensor>, options: &MatmulOptions| {
+                matmul_f32_with_path(gpu, a, b, bias, options, path)
+            };
+        return chunked::matmul_in_parts(gpu, [a, b], bias, options, &product);
+    }
     let program = if path == F32LoadPath::Auto && gemv::gemv_fits(gpu, &dims) {
         DenseProgram::Gemv(if dims.k.is_multiple_of(4) {
             &gemv::GEMV_F32_VEC4

@@ -2,6 +2,7 @@
 //! int8 (W8A8) and int4 weight-only precision. Each dtype's file holds its reference adapter and its
 //! GPU launcher; the plain f64 reference they all reduce to is in [`mod@reference`].
 
+pub mod chunked;
 mod dense;
 mod dims;
 pub mod f16;

@@ -42,6 +42,7 @@ pub fn eval_node(
     constants: &[Option<&HostTensor>],
 ) -> Result<Vec<GpuTensor>> {
     let args = Args::new(gpu, node, inputs, constants)?;
+    check_binding_sizes(gpu, node, inputs)?;
     if let Some(wide) = inputs.iter().flatten().find(|t| t.dtype() == DType::I64) {
         return Err(args.unsupported(format!(
             "{} tensors on the GPU (no kernel takes them; shape arithmetic is folded by the passes)",
@@ -49,13 +50,13 @@ pub fn eval_node(
         )));
     }
     let outputs = if let Some(outputs) = layout::eval(&args) {
-        outputs?
+        outputs.map_err(|error| locate_too_large(error, node))?
     } else if let Some(output) = conv::eval(&args)
         .or_else(|| dense::eval(&args))
         .or_else(|| pointwise::eval(&args))
         .or_else(|| convert::eval(&args))
     {
-        vec![output?]
+        vec![output.map_err(|error| locate_too_large(error, node))?]
     } else {
         return Err(args.unsupported(format!(
             "{} has no GPU kernel; it must be folded into a constant by the passes, which \
@@ -71,6 +72,47 @@ pub fn eval_node(
         )));
     }
     Ok(outputs)
+}
+
+/// Fails with [`Error::TensorTooLarge`] when an input is larger than one storage binding and the
+/// kernel binds it whole: every input except MatMul's and Gemm's B, which are bound in parts.
+fn check_binding_sizes(gpu: &Gpu, node: &Node, inputs: &[Option<&GpuTensor>]) -> Result<()> {
+    let splits_b = matches!(node.op, Op::MatMul { .. } | Op::Gemm { .. });
+    let limit = gpu.max_binding_bytes();
+    for (index, tensor) in inputs.iter().enumerate() {
+        let Some(tensor) = tensor else { continue };
+        if tensor.size_bytes() > limit && !(splits_b && index == 1) {
+            return Err(Error::TensorTooLarge {
+                location: node.location(),
+                tensor: format!("input {index} '{}'", node.input(index).unwrap_or_default()),
+                bytes: tensor.size_bytes(),
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A [`Error::TensorTooLarge`] from a kernel, located at `node`: the tensor is one of its outputs
+/// or an intermediate its kernel makes.
+fn locate_too_large(error: Error, node: &Node) -> Error {
+    match error {
+        Error::TensorTooLarge {
+            location,
+            tensor,
+            bytes,
+            limit,
+        } => Error::TensorTooLarge {
+            location: node.location(),
+            tensor: format!(
+                "{tensor} in {location} (the node's outputs: {:?})",
+                node.outputs
+            ),
+            bytes,
+            limit,
+        },
+        other => other,
+    }
 }
 
 /// Whether the GPU backend reads input `index` of `op` as a host constant (a parameter of the
