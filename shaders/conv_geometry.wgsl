@@ -1,7 +1,7 @@
 // The geometry block every convolution kernel reads (binding 5): NCHW input [batch, channels,
 // height, width], output [batch, out_channels, out_height, out_width], weights split into `groups`
 // independent convolutions of channels_per_group inputs and out_channels_per_group outputs each.
-// Filled by `ConvGeometry::new` in src/ops/conv/params.rs, which checks that every element index
+// Filled by `ConvUniform::new` in src/ops/conv/uniform.rs, which checks that every element index
 // fits an i32. For a transposed convolution height/width are still the input's and the output
 // sizes the (larger) output's; the stride, pads and dilation keep their ONNX meaning.
 

@@ -1,41 +1,33 @@
-//! ONNX's defaults for a convolution's per-axis attribute lists (strides 1, dilations 1, pads 0,
-//! output_padding 0), filled once the spatial rank is known. Importers leave the lists empty when
-//! the model omits them and the rank is not yet known (no `kernel_shape`, weight a graph input);
-//! shape inference and both backends resolve them through these methods, so all agree.
+//! The graph's convolution attributes as the ops' plain attribute lists
+//! ([`crate::ops::conv::ConvSpec`], [`crate::ops::conv::TransposeSpec`]). Importers leave a list
+//! empty when the model omits it and the rank is not yet known (no `kernel_shape`, weight a graph
+//! input); the ops' geometry resolver fills ONNX's defaults (strides 1, dilations 1, pads 0,
+//! output_padding 0) once the spatial rank is known, so shape inference and both backends agree.
 
 use crate::graph::{ConvAttrs, ConvTransposeAttrs};
-
-/// `list` itself, or `count` copies of `default` when it is empty.
-fn or_default(list: &[usize], count: usize, default: usize) -> Vec<usize> {
-    if list.is_empty() {
-        vec![default; count]
-    } else {
-        list.to_vec()
-    }
-}
+use crate::ops::conv::{ConvSpec, TransposeSpec};
 
 impl ConvAttrs {
-    /// A copy whose empty `strides` and `dilations` become 1 on each of `spatial_rank` axes and
-    /// whose empty `pads` become `2 · spatial_rank` zeros; lists given stay as they are (their
-    /// lengths are checked where they are used).
-    pub fn with_spatial_defaults(&self, spatial_rank: usize) -> ConvAttrs {
-        ConvAttrs {
-            strides: or_default(&self.strides, spatial_rank, 1),
-            dilations: or_default(&self.dilations, spatial_rank, 1),
-            pads: or_default(&self.pads, 2 * spatial_rank, 0),
-            ..self.clone()
+    /// These attributes as the geometry resolver's plain lists ([`crate::ops::conv::geometry`]).
+    pub fn spec(&self) -> ConvSpec<'_> {
+        ConvSpec {
+            kernel_shape: &self.kernel_shape,
+            strides: &self.strides,
+            pads: &self.pads,
+            dilations: &self.dilations,
+            group: self.group,
+            auto_pad: self.auto_pad,
         }
     }
 }
 
 impl ConvTransposeAttrs {
-    /// A copy with [`ConvAttrs::with_spatial_defaults`] applied and an empty `output_padding`
-    /// made zeros on each of `spatial_rank` axes.
-    pub fn with_spatial_defaults(&self, spatial_rank: usize) -> ConvTransposeAttrs {
-        ConvTransposeAttrs {
-            conv: self.conv.with_spatial_defaults(spatial_rank),
-            output_padding: or_default(&self.output_padding, spatial_rank, 0),
-            output_shape: self.output_shape.clone(),
+    /// These attributes as the geometry resolver's plain lists.
+    pub fn spec(&self) -> TransposeSpec<'_> {
+        TransposeSpec {
+            conv: self.conv.spec(),
+            output_padding: &self.output_padding,
+            output_shape: &self.output_shape,
         }
     }
 }
@@ -43,6 +35,7 @@ impl ConvTransposeAttrs {
 #[cfg(test)]
 mod tests {
     use crate::graph::{AutoPad, ConvAttrs, ConvTransposeAttrs};
+    use crate::ops::conv::ConvGeometry;
     use crate::ops::Activation;
 
     fn empty_lists() -> ConvAttrs {
@@ -59,31 +52,29 @@ mod tests {
 
     #[test]
     fn empty_lists_take_onnx_defaults_for_the_rank() {
-        let filled = empty_lists().with_spatial_defaults(2);
-        assert_eq!(filled.strides, [1, 1]);
-        assert_eq!(filled.dilations, [1, 1]);
-        assert_eq!(filled.pads, [0, 0, 0, 0]);
-        assert!(filled.kernel_shape.is_empty());
+        let attrs = empty_lists();
+        let geometry = ConvGeometry::forward(&attrs.spec(), &[1, 2, 5, 6], &[3, 2, 2, 3]).unwrap();
+        assert_eq!(geometry.strides, [1, 1]);
+        assert_eq!(geometry.dilations, [1, 1]);
+        assert_eq!(geometry.unsigned_pads(), Some(vec![0; 4]));
+        assert_eq!(geometry.output_shape(1), [1, 3, 4, 4]);
         let transposed = ConvTransposeAttrs {
             conv: empty_lists(),
             output_padding: vec![],
-            output_shape: vec![10, 8],
-        }
-        .with_spatial_defaults(3);
-        assert_eq!(transposed.conv.strides, [1, 1, 1]);
-        assert_eq!(transposed.output_padding, [0, 0, 0]);
-        assert_eq!(transposed.output_shape, [10, 8]);
+            output_shape: vec![4, 5, 6],
+        };
+        let x = [1, 1, 3, 4, 5];
+        let geometry = ConvGeometry::transposed(&transposed.spec(), &x, &[1, 2, 2, 2, 2]).unwrap();
+        assert_eq!(geometry.output_shape(1), [1, 2, 4, 5, 6]);
     }
 
     #[test]
-    fn given_lists_are_kept_even_when_their_length_is_wrong() {
+    fn given_lists_of_the_wrong_length_are_errors() {
         let given = ConvAttrs {
             strides: vec![2, 3],
             pads: vec![1],
-            dilations: vec![2, 2],
             ..empty_lists()
         };
-        let filled = given.with_spatial_defaults(2);
-        assert_eq!(filled, given);
+        assert!(ConvGeometry::forward(&given.spec(), &[1, 1, 5, 5], &[1, 1, 3, 3]).is_err());
     }
 }

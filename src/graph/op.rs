@@ -11,19 +11,7 @@ use crate::ops::resize::{CoordinateMode, ResizeMode};
 use crate::ops::Activation;
 use crate::tensor::{DType, HostTensor};
 
-/// How a convolution or pool pads when the model asks the runtime to choose (`auto_pad`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum AutoPad {
-    /// Use the explicit `pads`.
-    #[default]
-    NotSet,
-    /// Pad so that `out = ceil(in / stride)`, the extra pad at the end.
-    SameUpper,
-    /// Pad so that `out = ceil(in / stride)`, the extra pad at the beginning.
-    SameLower,
-    /// No padding.
-    Valid,
-}
+pub use crate::ops::conv::AutoPad;
 
 /// Conv / QLinearConv / ConvTranspose attributes over `s` spatial axes (kiln runs s = 2; other
 /// ranks are rejected by the backends, not the importer). Lists that a model omits are filled with

@@ -15,8 +15,6 @@ mod math;
 mod rules;
 mod spatial;
 
-pub use spatial::{conv_transpose_pads, resolve_auto_pads};
-
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, Op};
 use crate::tensor::{element_count, DType, HostTensor};

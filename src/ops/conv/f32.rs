@@ -4,9 +4,9 @@
 use crate::device::{Binding, Gpu};
 use crate::error::{Error, Result};
 use crate::ops::conv::gemm;
-use crate::ops::conv::geometry::ConvGeometry;
 use crate::ops::conv::params::ConvDims;
 use crate::ops::conv::programs::{CONV2D_DEPTHWISE_F32, CONV2D_F32_SCALAR, CONV2D_F32_VEC4};
+use crate::ops::conv::uniform::ConvUniform;
 use crate::ops::conv::Conv2dParams;
 use crate::ops::matmul::tiled::to_u32;
 use crate::ops::Activation;
@@ -99,7 +99,7 @@ fn launch_depthwise(
     (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
     activation: Activation,
 ) -> Result<()> {
-    let geometry = ConvGeometry::new(dims, params.strides, params.pads, params.dilations)?;
+    let geometry = ConvUniform::new(dims, params.strides, params.pads, params.dilations)?;
     let mut constants = activation.override_constants().to_vec();
     constants.push(("HAS_BIAS", f64::from(u8::from(bias.is_some()))));
     let pipeline = gpu.pipeline(&CONV2D_DEPTHWISE_F32, &constants)?;

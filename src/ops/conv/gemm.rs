@@ -3,8 +3,8 @@
 
 use crate::device::{Binding, Gpu, ShaderProgram};
 use crate::error::{Error, Result};
-use crate::ops::conv::geometry::ConvGeometry;
 use crate::ops::conv::params::ConvDims;
+use crate::ops::conv::uniform::ConvUniform;
 use crate::ops::conv::Conv2dParams;
 use crate::ops::matmul::tiled::{self, TiledOperands};
 use crate::ops::matmul::{MatmulDims, MatmulOptions};
@@ -54,7 +54,7 @@ pub(super) fn launch(
     (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
     activation: Activation,
 ) -> Result<()> {
-    let geometry = ConvGeometry::new(dims, params.strides, params.pads, params.dilations)?;
+    let geometry = ConvUniform::new(dims, params.strides, params.pads, params.dilations)?;
     let gemm = gemm_dims(dims);
     if gemm.k > i32::MAX as usize {
         return Err(Error::LimitExceeded {

@@ -5,10 +5,10 @@
 
 use crate::device::{Binding, Gpu};
 use crate::error::{Error, Result};
-use crate::ops::conv::geometry::ConvGeometry;
 use crate::ops::conv::params::ConvDims;
 use crate::ops::conv::programs::{CONV2D_Q8_BUILTIN, CONV2D_Q8_UNPACKED};
 use crate::ops::conv::reference_q8::{requantize_multipliers, MAX_Q8_K};
+use crate::ops::conv::uniform::ConvUniform;
 use crate::ops::conv::Conv2dParams;
 use crate::ops::matmul::int8::GpuQ8Weights;
 use crate::ops::matmul::tiled::to_u32;
@@ -135,7 +135,7 @@ pub fn conv2d_q8(
         Dot4Path::Builtin => &CONV2D_Q8_BUILTIN,
         Dot4Path::Unpacked => &CONV2D_Q8_UNPACKED,
     };
-    let geometry = ConvGeometry::new(&dims, params.strides, params.pads, params.dilations)?;
+    let geometry = ConvUniform::new(&dims, params.strides, params.pads, params.dilations)?;
     let columns = dims.batch * dims.out_pixels();
     let q8_params = Q8ConvParams {
         m: to_u32(

@@ -1,6 +1,8 @@
-//! Convolution over NCHW tensors (ONNX `Conv`, `QLinearConv`, `ConvTranspose`): the shapes
-//! ([`Conv2dParams`], [`ConvTranspose2dParams`]), the f64 references ([`reference_conv2d`],
-//! [`reference_conv_transpose2d`], [`reference_conv2d_q8`]) and the GPU launchers.
+//! Convolution (ONNX `Conv`, `QLinearConv`, `ConvTranspose`): the one geometry resolver
+//! ([`geometry`], any spatial rank, `auto_pad` and `output_shape` resolved), the one f64 reference
+//! of each op ([`reference_conv`], [`reference_conv_transpose`], [`reference_qlinear_conv`]), the
+//! 2-D launchers' parameters ([`Conv2dParams`], [`ConvTranspose2dParams`]) and the GPU launchers
+//! over NCHW tensors.
 //!
 //! Design: a convolution is a matrix product of the weight, `[M/groups, K]` per group with
 //! `K = C/groups·kH·kW`, and the im2col matrix `[K, N·OH·OW]` of the input. The f32 and f16
@@ -27,19 +29,29 @@
 pub mod f16;
 pub mod f32;
 mod gemm;
-mod geometry;
+pub mod geometry;
+#[cfg(test)]
+mod geometry_tests;
 pub mod int8;
 mod params;
 mod programs;
 mod reference;
 mod reference_q8;
 pub mod transpose;
+mod uniform;
 
 pub use f16::{conv2d_f16, conv2d_f16_with_path, reference_conv2d_f16};
 pub use f32::{conv2d_f32, conv2d_f32_with_path, ConvPath};
+pub use geometry::{AutoPad, ConvGeometry, ConvSpec, TransposeSpec};
 pub use int8::{conv2d_q8, GpuQ8ConvWeights, QLinearQuant};
 pub use params::{Conv2dParams, ConvDims, ConvTranspose2dParams};
 pub use programs::*;
-pub use reference::{reference_conv2d, reference_conv_transpose2d};
-pub use reference_q8::{reference_conv2d_q8, requantize, requantize_multipliers, MAX_Q8_K};
+pub use reference::{
+    reference_conv, reference_conv2d, reference_conv_transpose, reference_conv_transpose2d,
+    ConvOperands,
+};
+pub use reference_q8::{
+    qlinear_accumulators, reference_conv2d_q8, reference_qlinear_conv, requantize,
+    requantize_multipliers, QLinearOperands, QLinearScales, MAX_Q8_K,
+};
 pub use transpose::conv_transpose2d_f32;

@@ -2,6 +2,7 @@
 //! All shape validation happens here, once, for every dtype.
 
 use crate::error::{Error, Result};
+use crate::ops::conv::geometry::{AutoPad, ConvGeometry, ConvSpec, TransposeSpec};
 
 /// The attributes of a 2-D convolution over NCHW tensors (ONNX `Conv`).
 ///
@@ -143,28 +144,6 @@ fn split_shapes(
     Ok((input, weight))
 }
 
-/// The output size along one axis: `(padded − dilated kernel) / stride + 1`, an error below 1.
-fn forward_extent(
-    op: &'static str,
-    size: usize,
-    pads: usize,
-    kernel: usize,
-    dilation: usize,
-    stride: usize,
-) -> Result<usize> {
-    let padded = size.saturating_add(pads);
-    let span = (kernel - 1).saturating_mul(dilation).saturating_add(1);
-    if span > padded {
-        return Err(invalid(
-            op,
-            format!(
-                "the dilated kernel spans {span} but the padded input is only {padded}: the output would be empty"
-            ),
-        ));
-    }
-    Ok((padded - span) / stride + 1)
-}
-
 impl Conv2dParams {
     /// The output shape `[N, M, OH, OW]` of convolving `input` (`[N, C, H, W]`) with `weight`
     /// (`[M, C / groups, kH, kW]`). Wrong ranks or a weight that does not fit the input are an
@@ -197,23 +176,8 @@ impl Conv2dParams {
                 ),
             ));
         }
-        let [top, left, bottom, right] = self.pads;
-        let out_height = forward_extent(
-            OP,
-            height,
-            top.saturating_add(bottom),
-            kh,
-            self.dilations[0],
-            self.strides[0],
-        )?;
-        let out_width = forward_extent(
-            OP,
-            width,
-            left.saturating_add(right),
-            kw,
-            self.dilations[1],
-            self.strides[1],
-        )?;
+        let geometry = ConvGeometry::forward(&self.spec(), input, weight)?;
+        let [out_height, out_width] = [geometry.output[0], geometry.output[1]];
         Ok(ConvDims {
             batch,
             channels,
@@ -222,6 +186,33 @@ impl Conv2dParams {
             output: [out_height, out_width],
             kernel: [kh, kw],
             groups,
+        })
+    }
+
+    /// These parameters as the geometry resolver's plain attribute lists.
+    pub fn spec(&self) -> ConvSpec<'_> {
+        ConvSpec {
+            kernel_shape: &[],
+            strides: &self.strides,
+            pads: &self.pads,
+            dilations: &self.dilations,
+            group: self.groups,
+            auto_pad: AutoPad::NotSet,
+        }
+    }
+
+    /// The 2-D parameters of a resolved `geometry`, when it has two spatial axes and no
+    /// negative pad.
+    pub fn from_geometry(geometry: &ConvGeometry) -> Option<Self> {
+        let (&[s0, s1], &[d0, d1]) = (&geometry.strides[..], &geometry.dilations[..]) else {
+            return None;
+        };
+        let pads = <[usize; 4]>::try_from(geometry.unsigned_pads()?).ok()?;
+        Some(Conv2dParams {
+            strides: [s0, s1],
+            pads,
+            dilations: [d0, d1],
+            groups: geometry.group,
         })
     }
 
@@ -292,28 +283,58 @@ impl ConvTranspose2dParams {
                 ));
             }
         }
-        let extent = |axis: usize, size: usize, kernel: usize| -> Result<usize> {
-            let full = self.strides[axis] * (size - 1)
-                + self.output_padding[axis]
-                + (kernel - 1) * self.dilations[axis]
-                + 1;
-            let crop = self.pads[axis] + self.pads[axis + 2];
-            if crop >= full {
-                return Err(invalid(
-                    OP,
-                    format!("pads {:?} crop the whole {full}-wide output", self.pads),
-                ));
-            }
-            Ok(full - crop)
-        };
+        let output = ConvGeometry::transposed(&self.spec(), input, weight)?.output;
         Ok(ConvDims {
             batch,
             channels,
             input: [height, width],
             out_channels: out_per_group * groups,
-            output: [extent(0, height, kh)?, extent(1, width, kw)?],
+            output: [output[0], output[1]],
             kernel: [kh, kw],
             groups,
+        })
+    }
+}
+
+impl ConvTranspose2dParams {
+    /// The convolution attributes these parameters share with [`Conv2dParams`].
+    fn conv_spec(&self) -> ConvSpec<'_> {
+        ConvSpec {
+            kernel_shape: &[],
+            strides: &self.strides,
+            pads: &self.pads,
+            dilations: &self.dilations,
+            group: self.groups,
+            auto_pad: AutoPad::NotSet,
+        }
+    }
+
+    /// These parameters as the geometry resolver's plain attribute lists.
+    pub fn spec(&self) -> TransposeSpec<'_> {
+        TransposeSpec {
+            conv: self.conv_spec(),
+            output_padding: &self.output_padding,
+            output_shape: &[],
+        }
+    }
+
+    /// The 2-D parameters of a resolved transposed `geometry` with `output_padding`, when it has
+    /// two spatial axes, no negative pad and each output padding below its stride or dilation.
+    pub fn from_geometry(geometry: &ConvGeometry, output_padding: &[usize]) -> Option<Self> {
+        let conv = Conv2dParams::from_geometry(geometry)?;
+        let output_padding = match *output_padding {
+            [] => [0, 0],
+            [rows, columns] => [rows, columns],
+            _ => return None,
+        };
+        let fits =
+            (0..2).all(|axis| output_padding[axis] < conv.strides[axis].max(conv.dilations[axis]));
+        fits.then_some(ConvTranspose2dParams {
+            strides: conv.strides,
+            pads: conv.pads,
+            output_padding,
+            dilations: conv.dilations,
+            groups: conv.groups,
         })
     }
 }

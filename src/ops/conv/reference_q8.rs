@@ -1,10 +1,15 @@
-//! The CPU reference for the int8 convolution (ONNX `QLinearConv` with int8 tensors, per-tensor
-//! input quantization, per-output-channel weight scales with zero point 0 and an optional i32
-//! bias): exact integer accumulation in i64, then the same f32 requantization the kernel performs,
+//! The one CPU reference of ONNX `QLinearConv` (i8 or u8, any spatial rank, per-tensor or
+//! per-channel weight scales and zero points, an optional i32 bias): the exact integer accumulator
+//! ([`qlinear_accumulators`], through the float convolution's one reference), then ONNX's
+//! requantization ([`reference_qlinear_conv`]). The int8 GPU kernel's specification
+//! ([`reference_conv2d_q8`]) takes the same accumulator and requantizes in f32 as the kernel does,
 //! so the GPU result must match it bit for bit.
 
 use crate::error::{Error, Result};
+use crate::ops::conv::geometry::{ConvGeometry, ConvSpec};
+use crate::ops::conv::reference::{reference_conv, ConvOperands};
 use crate::ops::conv::Conv2dParams;
+use crate::ops::Activation;
 
 /// The longest reduction `K = C/groups·kH·kW` the int8 kernel accepts: `|x − x_zp| ≤ 255` and
 /// `|w| ≤ 128`, and `65793 · 255 · 128 = 2 147 483 520 < 2³¹`, so the exact accumulator fits i32.
@@ -56,12 +61,130 @@ pub fn requantize(acc: i32, multiplier: f32, zero_point: i8) -> i8 {
     (scaled + f32::from(zero_point)).clamp(-128.0, 127.0) as i8
 }
 
-/// The int8 convolution of NCHW `x` (`x_shape`) with `w` (`[M, C/groups, kH, kW]`, zero point 0,
-/// one scale per output channel in `weight_scales`) and an optional i32 `bias` (`[M]`, scale
-/// `input_scale · weight_scale[m]`): `acc = Σ (x − x_zp)·w + bias` over the taps inside the
-/// input (the padding holds the zero point, so it adds nothing), then [`requantize`]. Output in
-/// NCHW order. Shape errors as [`Conv2dParams::output_shape`]; an accumulator that does not fit
-/// i32 is an [`Error::InvalidArgument`].
+/// QLinearConv's integer operands over any number of spatial axes: i8 or u8 data widened to
+/// i32, `x` `[N, C, spatial…]`, `w` `[M, C/group, kernel…]`.
+#[derive(Clone, Copy, Debug)]
+pub struct QLinearOperands<'a> {
+    /// The input values.
+    pub x: &'a [i32],
+    /// The input's shape.
+    pub x_shape: &'a [usize],
+    /// The input's zero point; the padding holds it.
+    pub x_zero_point: i32,
+    /// The weight values.
+    pub w: &'a [i32],
+    /// The weight's shape.
+    pub w_shape: &'a [usize],
+    /// One weight zero point per output channel.
+    pub w_zero_points: &'a [i32],
+    /// One i32 bias per output channel, scale `x_scale · w_scale[m]`.
+    pub bias: Option<&'a [i32]>,
+}
+
+/// QLinearConv's scales: the input's, one per output channel for the weight, the output's.
+#[derive(Clone, Copy, Debug)]
+pub struct QLinearScales<'a> {
+    /// The input's scale.
+    pub x_scale: f32,
+    /// One weight scale per output channel.
+    pub w_scales: &'a [f32],
+    /// The output's scale.
+    pub y_scale: f32,
+}
+
+/// The exact accumulators `Σ (x − x_zp)·(w − w_zp[m]) + bias[m]` of QLinearConv, in NC… order,
+/// with the geometry of [`crate::ops::conv::reference_conv`] (the padding holds the input's zero
+/// point, so it adds nothing). The sums go through that one float reference on the shifted values:
+/// each shifted value lies in `[−255, 255]` and is exact in f32, each product in f64, and every
+/// partial sum is an integer far below 2⁵³ (`K · 255² < 2⁵³` for any `K < 2³⁷`), so the f64 sums
+/// are exact. The bias is added in i64.
+pub fn qlinear_accumulators(operands: &QLinearOperands, spec: &ConvSpec) -> Result<Vec<i64>> {
+    let geometry = ConvGeometry::forward(spec, operands.x_shape, operands.w_shape)?;
+    let out_channels = geometry.out_channels;
+    let fits = operands.w_zero_points.len() == out_channels
+        && operands.bias.is_none_or(|bias| bias.len() == out_channels)
+        && operands.w.len() == operands.w_shape.iter().product::<usize>();
+    if !fits {
+        return Err(Error::ShapeMismatch {
+            op: "qlinear_conv",
+            detail: format!(
+                "weight zero points and bias must hold {out_channels} values and w {:?} its \
+                 elements",
+                operands.w_shape
+            ),
+        });
+    }
+    let x_shifted: Vec<f32> = (operands.x.iter())
+        .map(|&v| (v - operands.x_zero_point) as f32)
+        .collect();
+    let per_channel = operands.w.len() / out_channels;
+    let w_shifted: Vec<f32> = (operands.w.iter().enumerate())
+        .map(|(index, &v)| (v - operands.w_zero_points[index / per_channel]) as f32)
+        .collect();
+    let float_operands = ConvOperands {
+        x: &x_shifted,
+        x_shape: operands.x_shape,
+        w: &w_shifted,
+        w_shape: operands.w_shape,
+        bias: None,
+    };
+    let sums = reference_conv(&float_operands, spec, Activation::Identity)?.pre_activation;
+    let plane: usize = geometry.output.iter().product();
+    Ok((sums.iter().enumerate())
+        .map(|(index, &sum)| {
+            let bias = operands
+                .bias
+                .map_or(0, |bias| bias[index / plane % out_channels]);
+            sum as i64 + i64::from(bias)
+        })
+        .collect())
+}
+
+/// ONNX `QLinearConv`, as ONNX's reference computes it: the accumulator
+/// ([`qlinear_accumulators`], wrapped to i32) times `x_scale · w_scale[m] / y_scale` (that factor
+/// in f32, the product in f64), plus `y_zero_point`, saturated to `[low, high]` (the output
+/// dtype's range) and rounded half to even. Output in NC… order.
+pub fn reference_qlinear_conv(
+    operands: &QLinearOperands,
+    spec: &ConvSpec,
+    scales: &QLinearScales,
+    y_zero_point: i32,
+    [low, high]: [i32; 2],
+) -> Result<Vec<i32>> {
+    let accumulators = qlinear_accumulators(operands, spec)?;
+    let out_channels = operands.w_zero_points.len();
+    if scales.w_scales.len() != out_channels {
+        return Err(Error::ShapeMismatch {
+            op: "qlinear_conv",
+            detail: format!(
+                "{} weight scales for {out_channels} output channels",
+                scales.w_scales.len()
+            ),
+        });
+    }
+    let multipliers: Vec<f64> = (scales.w_scales.iter())
+        .map(|&w_scale| f64::from(scales.x_scale * w_scale / scales.y_scale))
+        .collect();
+    let plane = accumulators.len() / (operands.x_shape[0] * out_channels).max(1);
+    let plane = plane.max(1);
+    Ok((accumulators.iter().enumerate())
+        .map(|(index, &acc)| {
+            let multiplier = multipliers[index / plane % out_channels];
+            let scaled = f64::from(acc as i32) * multiplier + f64::from(y_zero_point);
+            scaled
+                .clamp(f64::from(low), f64::from(high))
+                .round_ties_even() as i32
+        })
+        .collect())
+}
+
+/// The int8 kernel's specification: the convolution of NCHW `x` (`x_shape`) with `w` (`[M,
+/// C/groups, kH, kW]`, zero point 0, one scale per output channel in `weight_scales`) and an
+/// optional i32 `bias` (`[M]`, scale `input_scale · weight_scale[m]`): the exact accumulator of
+/// [`qlinear_accumulators`], then [`requantize`], every step in f32 as the kernel performs it
+/// (ONNX's reference, [`reference_qlinear_conv`], scales in f64 and may differ by one step at a
+/// rounding tie). Output in NCHW order. Shape errors as [`Conv2dParams::output_shape`]; an
+/// accumulator that does not fit i32 is an [`Error::InvalidArgument`].
 #[allow(clippy::too_many_arguments)]
 pub fn reference_conv2d_q8(
     x: &[i8],
@@ -76,67 +199,42 @@ pub fn reference_conv2d_q8(
     const OP: &str = "conv2d_q8 reference";
     let dims = params.dims(x_shape, w_shape)?;
     let m_count = dims.out_channels;
-    let lengths_fit = x.len() == x_shape.iter().product::<usize>()
-        && w.len() == w_shape.iter().product::<usize>()
-        && weight_scales.len() == m_count
-        && bias.is_none_or(|bias| bias.len() == m_count);
+    let lengths_fit =
+        x.len() == x_shape.iter().product::<usize>() && weight_scales.len() == m_count;
     if !lengths_fit {
         return Err(Error::ShapeMismatch {
             op: OP,
             detail: format!("operand lengths do not match x {x_shape:?}, w {w_shape:?}"),
         });
     }
+    let widen = |values: &[i8]| values.iter().map(|&v| i32::from(v)).collect::<Vec<i32>>();
+    let (x, w) = (widen(x), widen(w));
+    let operands = QLinearOperands {
+        x: &x,
+        x_shape,
+        x_zero_point: i32::from(quant.input_zero_point),
+        w: &w,
+        w_shape,
+        w_zero_points: &vec![0; m_count],
+        bias,
+    };
+    let accumulators = qlinear_accumulators(&operands, &params.spec())?;
     let multipliers = requantize_multipliers(quant, weight_scales);
-    let [kernel_h, kernel_w] = dims.kernel;
-    let [height, width] = dims.input;
-    let (channels_per_group, out_per_group) =
-        (dims.channels_per_group(), dims.out_channels_per_group());
-    let x_zero_point = i64::from(quant.input_zero_point);
-    let mut output = Vec::with_capacity(dims.batch * m_count * dims.out_pixels());
-    for image in 0..dims.batch {
-        for out_channel in 0..m_count {
-            let group = out_channel / out_per_group;
-            for oh in 0..dims.output[0] {
-                for ow in 0..dims.output[1] {
-                    let mut acc = bias.map_or(0, |bias| i64::from(bias[out_channel]));
-                    for c in 0..channels_per_group {
-                        let channel = group * channels_per_group + c;
-                        for kh in 0..kernel_h {
-                            let ih = (oh * params.strides[0] + kh * params.dilations[0])
-                                .checked_sub(params.pads[0])
-                                .filter(|&ih| ih < height);
-                            for kw in 0..kernel_w {
-                                let iw = (ow * params.strides[1] + kw * params.dilations[1])
-                                    .checked_sub(params.pads[1])
-                                    .filter(|&iw| iw < width);
-                                let (Some(ih), Some(iw)) = (ih, iw) else {
-                                    continue;
-                                };
-                                let x_index =
-                                    ((image * dims.channels + channel) * height + ih) * width + iw;
-                                let w_index = ((out_channel * channels_per_group + c) * kernel_h
-                                    + kh)
-                                    * kernel_w
-                                    + kw;
-                                acc +=
-                                    (i64::from(x[x_index]) - x_zero_point) * i64::from(w[w_index]);
-                            }
-                        }
-                    }
-                    let acc = i32::try_from(acc).map_err(|_| Error::InvalidArgument {
-                        op: OP,
-                        detail: format!("accumulator {acc} (with bias) does not fit i32"),
-                    })?;
-                    output.push(requantize(
-                        acc,
-                        multipliers[out_channel],
-                        quant.output_zero_point,
-                    ));
-                }
-            }
-        }
-    }
-    Ok(output)
+    let plane = dims.out_pixels();
+    (accumulators.iter().enumerate())
+        .map(|(index, &acc)| {
+            let acc = i32::try_from(acc).map_err(|_| Error::InvalidArgument {
+                op: OP,
+                detail: format!("accumulator {acc} (with bias) does not fit i32"),
+            })?;
+            let channel = index / plane % m_count;
+            Ok(requantize(
+                acc,
+                multipliers[channel],
+                quant.output_zero_point,
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]

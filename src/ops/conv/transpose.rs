@@ -4,8 +4,8 @@
 
 use crate::device::{Binding, Gpu};
 use crate::error::Result;
-use crate::ops::conv::geometry::ConvGeometry;
 use crate::ops::conv::programs::CONV_TRANSPOSE2D_F32;
+use crate::ops::conv::uniform::ConvUniform;
 use crate::ops::conv::ConvTranspose2dParams;
 use crate::ops::matmul::tiled::{self, to_u32};
 use crate::ops::Activation;
@@ -30,7 +30,7 @@ pub fn conv_transpose2d_f32(
     w.expect_dtype(OP, DType::F32)?;
     let dims = params.dims(x.shape(), w.shape())?;
     tiled::check_bias(OP, bias, dims.out_channels)?;
-    let geometry = ConvGeometry::new(&dims, params.strides, params.pads, params.dilations)?;
+    let geometry = ConvUniform::new(&dims, params.strides, params.pads, params.dilations)?;
     let y = GpuTensor::uninit(gpu, &dims.output_shape(), DType::F32)?;
     let mut constants = activation.override_constants().to_vec();
     constants.push(("HAS_BIAS", f64::from(u8::from(bias.is_some()))));

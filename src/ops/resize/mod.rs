@@ -1,7 +1,8 @@
 //! ONNX Resize over the H and W of an NCHW f32 tensor: nearest (every `nearest_mode`) and
 //! bilinear, under every `coordinate_transformation_mode` except `tf_crop_and_resize`, from scales
-//! or sizes. The rules are in [`coordinates`]; [`reference_resize`] applies them per pixel in
-//! f64. The launcher builds a table of taps per axis with the same rules (so which inputs are read
+//! or sizes. The rules are in [`coordinates`]; [`reference_resize_axes`], the one reference (any
+//! rank, any axes), applies them one axis at a time in f64, and [`reference_resize`] is its NCHW
+//! form. The launcher builds a table of taps per axis with the same rules (so which inputs are read
 //! is exact, with no f32 division on the GPU deciding a rounding tie) and the kernel gathers and
 //! blends: nearest is exact, bilinear within [`LINEAR_TOLERANCE`].
 //!
@@ -21,7 +22,7 @@ pub mod coordinates;
 mod reference;
 
 pub use coordinates::{CoordinateMode, NearestMode, ResizeMode, ResizeTarget};
-pub use reference::reference_resize;
+pub use reference::{reference_resize, reference_resize_axes, AxisResize};
 
 use coordinates::{axis_geometry, axis_taps};
 

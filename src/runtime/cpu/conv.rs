@@ -1,20 +1,14 @@
-//! Conv and ConvTranspose of f32 or f16 tensors. Two spatial axes go through
-//! [`reference_conv2d`] / [`reference_conv_transpose2d`] (the GPU kernels' specification); other
-//! ranks, and transposed pads those do not take, through the general loops of
-//! [`super::conv_nd`]. The fused activation is applied last.
+//! Conv and ConvTranspose of f32 or f16 tensors, any number of spatial axes: the operands read
+//! and checked, then [`reference_conv`] / [`reference_conv_transpose`], the ops' one reference.
+//! The fused activation is applied last, in the tensor's dtype.
 
 use crate::error::Result;
 use crate::graph::{ConvAttrs, ConvTransposeAttrs};
-use crate::ops::conv::{
-    reference_conv2d, reference_conv_transpose2d, Conv2dParams, ConvTranspose2dParams,
-};
+use crate::ops::conv::{reference_conv, reference_conv_transpose, ConvGeometry, ConvOperands};
 use crate::ops::Activation;
 use crate::runtime::cpu::args::{
-    expect_arity, expect_same_dtype, float_values, optional, output_len, required, shape_error,
-    Inputs,
+    expect_arity, expect_same_dtype, float_values, optional, output_len, required, Inputs,
 };
-use crate::runtime::cpu::conv_geometry::ConvGeometry;
-use crate::runtime::cpu::conv_nd::{convolve, convolve_transposed, ConvOperands};
 use crate::runtime::cpu::element::tensor_from_f64;
 use crate::tensor::HostTensor;
 use std::borrow::Cow;
@@ -48,22 +42,9 @@ impl<'t> FloatOperands<'t> {
         })
     }
 
-    /// Checks the bias length and the output size; returns the output shape.
+    /// Checks the output size before anything is computed; returns the output shape.
     fn output_shape(&self, geometry: &ConvGeometry) -> Result<Vec<usize>> {
-        if let Some(bias) = &self.bias {
-            if bias.len() != geometry.out_channels {
-                return Err(shape_error(format!(
-                    "B must hold one value per output channel ({}), got {}",
-                    geometry.out_channels,
-                    bias.len()
-                )));
-            }
-        }
-        let shape = [
-            &[self.x.shape()[0], geometry.out_channels],
-            &geometry.output[..],
-        ]
-        .concat();
+        let shape = geometry.output_shape(self.x.shape()[0]);
         output_len(&shape)?;
         Ok(shape)
     }
@@ -73,6 +54,7 @@ impl<'t> FloatOperands<'t> {
             x: &self.x_values,
             x_shape: self.x.shape(),
             w: &self.w_values,
+            w_shape: self.w.shape(),
             bias: self.bias.as_deref(),
         }
     }
@@ -95,42 +77,15 @@ impl<'t> FloatOperands<'t> {
 /// Conv `(x, w, b?)` with `attrs.activation` applied.
 pub(super) fn conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     let operands = FloatOperands::read(inputs)?;
-    let geometry = ConvGeometry::forward(attrs, operands.x.shape(), operands.w.shape())?;
+    let spec = attrs.spec();
+    let geometry = ConvGeometry::forward(&spec, operands.x.shape(), operands.w.shape())?;
     let shape = operands.output_shape(&geometry)?;
-    let values = convolve_any(&operands.conv_operands(), operands.w.shape(), &geometry)?;
-    Ok(vec![operands.finish(&shape, values, attrs.activation)?])
-}
-
-/// The exact convolution of `operands` (weight shape `w_shape`): through [`reference_conv2d`]
-/// for two spatial axes, the general loops otherwise.
-pub(super) fn convolve_any(
-    operands: &ConvOperands,
-    w_shape: &[usize],
-    geometry: &ConvGeometry,
-) -> Result<Vec<f64>> {
-    let (&[s0, s1], &[d0, d1], Some((begin, end))) = (
-        &geometry.strides[..],
-        &geometry.dilations[..],
-        geometry.unsigned_pads(),
-    ) else {
-        return Ok(convolve(operands, geometry));
-    };
-    let params = Conv2dParams {
-        strides: [s0, s1],
-        pads: [begin[0], begin[1], end[0], end[1]],
-        dilations: [d0, d1],
-        groups: geometry.group,
-    };
-    let reference = reference_conv2d(
-        operands.x,
-        operands.x_shape,
-        operands.w,
-        w_shape,
-        operands.bias,
-        &params,
-        Activation::Identity,
-    )?;
-    Ok(reference.output)
+    let reference = reference_conv(&operands.conv_operands(), &spec, Activation::Identity)?;
+    Ok(vec![operands.finish(
+        &shape,
+        reference.output,
+        attrs.activation,
+    )?])
 }
 
 /// ConvTranspose `(x, w, b?)` with `attrs.conv.activation` applied.
@@ -139,53 +94,16 @@ pub(super) fn conv_transpose(
     inputs: Inputs,
 ) -> Result<Vec<HostTensor>> {
     let operands = FloatOperands::read(inputs)?;
-    let geometry = ConvGeometry::transposed(attrs, operands.x.shape(), operands.w.shape())?;
+    let spec = attrs.spec();
+    let geometry = ConvGeometry::transposed(&spec, operands.x.shape(), operands.w.shape())?;
     let shape = operands.output_shape(&geometry)?;
-    let values = match reference_params(attrs, &geometry) {
-        Some(params) => {
-            let reference = reference_conv_transpose2d(
-                &operands.x_values,
-                operands.x.shape(),
-                &operands.w_values,
-                operands.w.shape(),
-                operands.bias.as_deref(),
-                &params,
-                Activation::Identity,
-            )?;
-            reference.output
-        }
-        None => convolve_transposed(&operands.conv_operands(), &geometry),
-    };
+    let reference =
+        reference_conv_transpose(&operands.conv_operands(), &spec, Activation::Identity)?;
     Ok(vec![operands.finish(
         &shape,
-        values,
+        reference.output,
         attrs.conv.activation,
     )?])
-}
-
-/// The 2-D reference's parameters, when the geometry is one it takes: two spatial axes, pads
-/// ≥ 0 and each output padding below its stride or dilation.
-fn reference_params(
-    attrs: &ConvTransposeAttrs,
-    geometry: &ConvGeometry,
-) -> Option<ConvTranspose2dParams> {
-    let (begin, end) = geometry.unsigned_pads()?;
-    let output_padding = match attrs.output_padding[..] {
-        [] => [0, 0],
-        [rows, columns] => [rows, columns],
-        _ => return None,
-    };
-    let (&[s0, s1], &[d0, d1]) = (&geometry.strides[..], &geometry.dilations[..]) else {
-        return None;
-    };
-    let fits = output_padding[0] < s0.max(d0) && output_padding[1] < s1.max(d1);
-    fits.then_some(ConvTranspose2dParams {
-        strides: [s0, s1],
-        pads: [begin[0], begin[1], end[0], end[1]],
-        output_padding,
-        dilations: [d0, d1],
-        groups: geometry.group,
-    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! Matrix products: MatMul with numpy semantics (1-D operands, broadcast batch axes) through
 //! [`reference_matmul`] one matrix pair at a time, Gemm through [`reference_gemm`], both with
-//! their fused activation, and MatMulInteger as an exact i64 loop (the int8 references take
-//! kiln's Q8 layouts, with per-column weight zero points only and a panic past K = 32768, so they
-//! do not fit ONNX's per-row and per-column zero points).
+//! their fused activation, and MatMulInteger through [`reference_matmul_integer`], the integer
+//! reference the int8 kernels are tested against, one matrix pair at a time.
 
 use crate::error::Result;
 use crate::ops::gemm::{reference_gemm, GemmOptions};
+use crate::ops::matmul::int8::{reference_matmul_integer, IntegerProduct};
 use crate::ops::matmul::{reference_matmul, MatmulDims};
 use crate::ops::Activation;
 use crate::runtime::cpu::args::{
@@ -166,19 +166,18 @@ pub(super) fn matmul_integer(inputs: Inputs) -> Result<Vec<HostTensor>> {
     let b_zero = zero_points(3, "b_zero_point", n)?;
     let mut output = Vec::with_capacity(product.pairs.len() * m * n);
     for &(a_index, b_index) in &product.pairs {
-        let a_matrix = &a_values[a_index * m * k..][..m * k];
-        let b_matrix = &b_values[b_index * k * n..][..k * n];
-        for row in 0..m {
-            for col in 0..n {
-                let sum: i64 = (0..k)
-                    .map(|i| {
-                        (a_matrix[row * k + i] - a_zero[row])
-                            * (b_matrix[i * n + col] - b_zero[col])
-                    })
-                    .sum();
-                output.push(sum as i32);
-            }
-        }
+        let matrices = IntegerProduct {
+            a: &a_values[a_index * m * k..][..m * k],
+            b: &b_values[b_index * k * n..][..k * n],
+            dims: [m, k, n],
+            a_zero_points: &a_zero,
+            b_zero_points: &b_zero,
+        };
+        output.extend(
+            reference_matmul_integer(&matrices)
+                .into_iter()
+                .map(|sum| sum as i32),
+        );
     }
     Ok(vec![HostTensor::new(
         &product.shape,

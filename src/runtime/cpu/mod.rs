@@ -29,8 +29,6 @@ mod args;
 mod arithmetic;
 mod broadcast;
 mod conv;
-mod conv_geometry;
-mod conv_nd;
 mod element;
 mod indexing;
 mod layout;

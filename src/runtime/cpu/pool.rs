@@ -8,12 +8,12 @@
 //! to f32 once per pass.
 
 use crate::error::Result;
-use crate::graph::{AutoPad, PoolAttrs};
+use crate::graph::PoolAttrs;
+use crate::ops::conv::geometry::{axis_values, resolve_auto_pads};
 use crate::ops::pooling::{reference_global_pool, reference_pool2d, Pool2dOptions, PoolKind};
 use crate::runtime::cpu::args::{
     expect_arity, float_values, output_len, required, shape_error, unsupported, Inputs,
 };
-use crate::runtime::cpu::conv_geometry::{explicit_pads, per_axis, same_pads};
 use crate::runtime::cpu::element::{is_float, tensor_from_f64};
 use crate::tensor::{DType, HostTensor};
 
@@ -66,21 +66,23 @@ fn axis_options(attrs: &PoolAttrs, spatial: &[usize]) -> Result<Vec<Pool2dOption
     if attrs.kernel_shape.is_empty() {
         return Err(shape_error("kernel_shape is required"));
     }
-    let kernel = per_axis("kernel_shape", &attrs.kernel_shape, rank, 1)?;
-    let strides = per_axis("strides", &attrs.strides, rank, 1)?;
-    let dilations = per_axis("dilations", &attrs.dilations, rank, 1)?;
-    let (begin, end) = match attrs.auto_pad {
-        AutoPad::NotSet => explicit_pads(&attrs.pads, rank)?,
-        AutoPad::Valid => (vec![0; rank], vec![0; rank]),
-        AutoPad::SameUpper | AutoPad::SameLower => {
-            same_pads(attrs.auto_pad, spatial, &kernel, &strides, &dilations)
-        }
-    };
+    let kernel = axis_values("kernel_shape", &attrs.kernel_shape, rank, 1)?;
+    let strides = axis_values("strides", &attrs.strides, rank, 1)?;
+    let dilations = axis_values("dilations", &attrs.dilations, rank, 1)?;
+    let pads = resolve_auto_pads(
+        attrs.auto_pad,
+        spatial,
+        &kernel,
+        &strides,
+        &dilations,
+        &attrs.pads,
+    )?;
+    let (begin, end) = pads.split_at(rank);
     Ok((0..rank)
         .map(|axis| Pool2dOptions {
             kernel: [kernel[axis], 1],
             strides: [strides[axis], 1],
-            pads: [begin[axis] as usize, 0, end[axis] as usize, 0],
+            pads: [begin[axis], 0, end[axis], 0],
             dilations: [dilations[axis], 1],
             ceil_mode: attrs.ceil_mode,
             count_include_pad: attrs.count_include_pad,
@@ -139,6 +141,7 @@ pub(super) fn global_pool(kind: PoolKind, inputs: Inputs) -> Result<Vec<HostTens
 mod tests {
     use super::*;
     use crate::check::SeededRng;
+    use crate::graph::AutoPad;
     use crate::tensor::TensorData;
 
     fn attrs(kernel: &[usize]) -> PoolAttrs {

@@ -1,22 +1,16 @@
 //! Quantization: QuantizeLinear and DequantizeLinear through [`reference_quantize_linear`] and
-//! [`reference_dequantize_linear`] (per tensor or per axis), and QLinearConv: the exact integer
-//! convolution of `x − x_zero_point` and `w − w_zero_point` (computed by the float convolution,
-//! exact for these integers), plus the i32 bias, requantized as ONNX's reference does:
-//! `acc · (x_scale · w_scale / y_scale)` (the factor in f32, the product in f64) plus
-//! `y_zero_point`, rounded half to even and saturated. kiln's int8 conv reference does not fit:
-//! it takes weight zero points of 0 and i8 data only.
+//! [`reference_dequantize_linear`] (per tensor or per axis), and QLinearConv through
+//! [`reference_qlinear_conv`]: the operands read and checked here, the arithmetic there.
 
 use crate::error::Result;
 use crate::graph::ConvAttrs;
+use crate::ops::conv::{reference_qlinear_conv, ConvGeometry, QLinearOperands, QLinearScales};
 use crate::ops::quantize::{reference_dequantize_linear, reference_quantize_linear, QdqAttributes};
 use crate::ops::Activation;
 use crate::runtime::cpu::args::{
     expect_arity, expect_same_dtype, float_values, invalid, optional, output_len, required,
     scalar_f64, shape_error, unsupported, Inputs,
 };
-use crate::runtime::cpu::conv::convolve_any;
-use crate::runtime::cpu::conv_geometry::ConvGeometry;
-use crate::runtime::cpu::conv_nd::ConvOperands;
 use crate::runtime::cpu::element::{tensor_from_f64, tensor_from_i64};
 use crate::tensor::{DType, HostTensor};
 
@@ -107,29 +101,14 @@ pub(super) fn qlinear_conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<Host
     for (index, what) in [(1, "x_scale"), (4, "w_scale"), (6, "y_scale")] {
         float_values(input(index)?, what)?;
     }
-    let geometry = ConvGeometry::forward(attrs, x.shape(), w.shape())?;
+    let spec = attrs.spec();
+    let geometry = ConvGeometry::forward(&spec, x.shape(), w.shape())?;
     let out_channels = geometry.out_channels;
-    let shape = [&[x.shape()[0], out_channels], &geometry.output[..]].concat();
+    let shape = geometry.output_shape(x.shape()[0]);
     output_len(&shape)?;
-    let x_zero = scalar_f64(input(2)?, "x_zero_point")?;
-    let x_shifted: Vec<f32> = (x.to_f64_vec().into_iter())
-        .map(|v| (v - x_zero) as f32)
-        .collect();
-    let w_zero = per_channel(input(5)?, out_channels, "w_zero_point")?;
-    let weights_per_channel = w.len() / out_channels;
-    let w_shifted: Vec<f32> = (w.to_f64_vec().into_iter().enumerate())
-        .map(|(index, v)| (v - w_zero[index / weights_per_channel]) as f32)
-        .collect();
-    let operands = ConvOperands {
-        x: &x_shifted,
-        x_shape: x.shape(),
-        w: &w_shifted,
-        bias: None,
-    };
-    let sums = convolve_any(&operands, w.shape(), &geometry)?;
     let bias = match optional(inputs, 8) {
         Some(bias) if bias.dtype() == DType::I32 && bias.shape() == [out_channels] => {
-            bias.to_i64_vec("")?
+            Some(quantized_values(bias)?)
         }
         Some(bias) => {
             return Err(shape_error(format!(
@@ -138,32 +117,38 @@ pub(super) fn qlinear_conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<Host
                 bias.shape()
             )))
         }
-        None => vec![0; out_channels],
+        None => None,
     };
-    let (x_scale, y_scale) = (
-        scalar_f64(input(1)?, "x_scale")?,
-        scalar_f64(input(6)?, "y_scale")?,
-    );
-    let multipliers: Vec<f64> = per_channel(input(4)?, out_channels, "w_scale")?
-        .iter()
-        .map(|&w_scale| f64::from(x_scale as f32 * w_scale as f32 / y_scale as f32))
+    let to_f32 = |values: Vec<f64>| values.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+    let (x_values, w_values) = (quantized_values(x)?, quantized_values(w)?);
+    let w_zero_points: Vec<i32> = per_channel(input(5)?, out_channels, "w_zero_point")?
+        .into_iter()
+        .map(|v| v as i32)
         .collect();
-    let (low, high) = if y_zero.dtype() == DType::I8 {
-        (-128.0, 127.0)
-    } else {
-        (0.0, 255.0)
+    let operands = QLinearOperands {
+        x: &x_values,
+        x_shape: x.shape(),
+        x_zero_point: scalar_f64(input(2)?, "x_zero_point")? as i32,
+        w: &w_values,
+        w_shape: w.shape(),
+        w_zero_points: &w_zero_points,
+        bias: bias.as_deref(),
     };
-    let y_zero_value = scalar_f64(y_zero, "y_zero_point")?;
-    let plane: usize = geometry.output.iter().product();
-    let values = sums.iter().enumerate().map(|(index, &sum)| {
-        let channel = index / plane % out_channels;
-        // The sum of integer products is exact in f64 (|sum| < 2⁵³), so the cast is too.
-        let accumulator = (sum as i64).wrapping_add(bias[channel]) as i32;
-        (f64::from(accumulator) * multipliers[channel] + y_zero_value)
-            .clamp(low, high)
-            .round_ties_even()
-    });
-    Ok(vec![tensor_from_f64(y_zero.dtype(), &shape, values)?])
+    let w_scales = to_f32(per_channel(input(4)?, out_channels, "w_scale")?);
+    let scales = QLinearScales {
+        x_scale: scalar_f64(input(1)?, "x_scale")? as f32,
+        w_scales: &w_scales,
+        y_scale: scalar_f64(input(6)?, "y_scale")? as f32,
+    };
+    let range = if y_zero.dtype() == DType::I8 {
+        [-128, 127]
+    } else {
+        [0, 255]
+    };
+    let y_zero_point = scalar_f64(y_zero, "y_zero_point")? as i32;
+    let values = reference_qlinear_conv(&operands, &spec, &scales, y_zero_point, range)?;
+    let values = values.into_iter().map(i64::from);
+    Ok(vec![tensor_from_i64(y_zero.dtype(), &shape, values)?])
 }
 
 /// A scalar or one value per output channel, as `out_channels` values.

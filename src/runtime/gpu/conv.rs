@@ -1,10 +1,10 @@
-//! Convolutions and pools on the GPU backend: the graph's attributes (auto_pad resolved from the
-//! input shape) turned into the launchers' parameters. Conv's bias and fused activation go into
+//! Convolutions and pools on the GPU backend: the graph's attributes resolved by the ops' geometry
+//! resolver (auto_pad from the input shape) into the launchers' parameters. Conv's bias and fused activation go into
 //! the kernel's epilogue.
 
 use crate::error::Result;
-use crate::graph::infer::{conv_transpose_pads, resolve_auto_pads};
 use crate::graph::{ConvAttrs, ConvTransposeAttrs, Op, PoolAttrs};
+use crate::ops::conv::geometry::{resolve_auto_pads, ConvGeometry};
 use crate::ops::conv::{
     conv2d_f16, conv2d_f32, conv2d_q8, conv_transpose2d_f32, Conv2dParams, ConvTranspose2dParams,
     GpuQ8ConvWeights, QLinearQuant,
@@ -55,35 +55,20 @@ fn pads4(constants: &Constants<'_>, pads: Vec<usize>) -> Result<[usize; 4]> {
         .map_err(|_| constants.invalid(format!("pads {pads:?} must have 4 entries")))
 }
 
-/// The launcher's parameters for a Conv or QLinearConv of `input_shape` by `weight_shape`.
+/// The launcher's parameters for a Conv or QLinearConv of `input_shape` by `weight_shape`,
+/// resolved by the ops' geometry resolver.
 fn conv_params(
     constants: &Constants<'_>,
     attrs: &ConvAttrs,
     input_shape: &[usize],
     weight_shape: &[usize],
 ) -> Result<Conv2dParams> {
-    let input = spatial(constants, input_shape)?;
-    let kernel = spatial(constants, weight_shape)?;
-    let attrs = &attrs.with_spatial_defaults(input.len());
-    if !attrs.kernel_shape.is_empty() && attrs.kernel_shape != kernel {
-        return Err(constants.invalid(format!(
-            "kernel_shape {:?} disagrees with the weight's {kernel:?}",
-            attrs.kernel_shape
-        )));
-    }
-    let pads = resolve_auto_pads(
-        attrs.auto_pad,
-        &input,
-        &kernel,
-        &attrs.strides,
-        &attrs.dilations,
-        &attrs.pads,
-    )?;
-    Ok(Conv2dParams {
-        strides: pair(constants, &attrs.strides, "strides")?,
-        pads: pads4(constants, pads)?,
-        dilations: pair(constants, &attrs.dilations, "dilations")?,
-        groups: attrs.group,
+    spatial(constants, input_shape)?;
+    let geometry = ConvGeometry::forward(&attrs.spec(), input_shape, weight_shape)?;
+    Conv2dParams::from_geometry(&geometry).ok_or_else(|| {
+        constants.invalid(format!(
+            "the 2-D convolution launcher cannot take geometry {geometry:?}"
+        ))
     })
 }
 
@@ -105,30 +90,17 @@ fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Result<GpuTens
     let x = args.tensor_of(0, &[DType::F32])?;
     let w = args.tensor_of(1, &[DType::F32])?;
     let bias = args.optional_tensor(2)?;
-    let input = spatial(args, x.shape())?;
-    let kernel = spatial(args, w.shape())?;
-    let attrs = &attrs.with_spatial_defaults(input.len());
-    let conv = &attrs.conv;
-    let signed_pads = conv_transpose_pads(attrs, &input, &kernel)?;
-    let Ok(pads) = signed_pads
-        .iter()
-        .map(|&pad| usize::try_from(pad))
-        .collect()
+    spatial(args, x.shape())?;
+    let geometry = ConvGeometry::transposed(&attrs.spec(), x.shape(), w.shape())?;
+    let Some(params) = ConvTranspose2dParams::from_geometry(&geometry, &attrs.output_padding)
     else {
         return Err(args.unsupported(format!(
-            "output_shape {:?} beyond the full transposed output (pads {signed_pads:?}): the GPU \
-             kernel crops only",
-            attrs.output_shape
+            "output_shape {:?} or output_padding {:?} beyond the full transposed output (pads \
+             {:?}, {:?}): the GPU kernel crops only",
+            attrs.output_shape, attrs.output_padding, geometry.pads_begin, geometry.pads_end
         )));
     };
-    let params = ConvTranspose2dParams {
-        strides: pair(args, &conv.strides, "strides")?,
-        pads: pads4(args, pads)?,
-        output_padding: pair(args, &attrs.output_padding, "output_padding")?,
-        dilations: pair(args, &conv.dilations, "dilations")?,
-        groups: conv.group,
-    };
-    conv_transpose2d_f32(args.gpu, x, w, bias, &params, conv.activation)
+    conv_transpose2d_f32(args.gpu, x, w, bias, &params, attrs.conv.activation)
 }
 
 /// QLinearConv with int8 input and output, per-tensor input and output quantization, and a

@@ -32,7 +32,7 @@ mod operands;
 mod reference;
 
 pub use operands::{GpuQ8Activations, GpuQ8Weights};
-pub use reference::{reference_q8, reference_q8_i32};
+pub use reference::{reference_matmul_integer, reference_q8, reference_q8_i32, IntegerProduct};
 
 use crate::device::{Binding, Gpu, OverrideConstant, ShaderProgram};
 use crate::error::{Error, Result};

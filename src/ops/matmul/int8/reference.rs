@@ -1,5 +1,6 @@
-//! The CPU references for the int8 matmul: the exact accumulator by plain loops in i64 (the
-//! specification), and the dequantized output in f64 with a tolerance derived from the f32
+//! The CPU references for the integer matmul: the one exact accumulator by plain loops in i64
+//! ([`reference_matmul_integer`], ONNX `MatMulInteger`, the specification the CPU backend and the
+//! int8 kernels share), and the dequantized output in f64 with a tolerance derived from the f32
 //! operations of the kernel's store (`shaders/matmul_q8_store_f32.wgsl`).
 
 use crate::ops::matmul::reference::{OutputPrecision, F32_UNIT_ROUNDOFF};
@@ -13,8 +14,49 @@ use crate::tensor::{Q8Activations, Q8Weights};
 /// (one). A fused multiply-add only removes roundings.
 const STORE_ROUNDINGS: f64 = 5.0;
 
-/// `acc[b, m, n] = Σ_k (a[b·M + m, k] − a_zp)·(w[n, k] − w_zp[n])` (ONNX `MatMulInteger`),
-/// row-major `[batch, M, N]` with `N = w.rows`.
+/// One ONNX `MatMulInteger` product: row-major `a` `[M, K]` and `b` `[K, N]` (i8 or u8 values,
+/// widened), with one zero point per row of `a` and one per column of `b`.
+#[derive(Clone, Copy, Debug)]
+pub struct IntegerProduct<'a> {
+    /// `A`, `[M, K]` row-major.
+    pub a: &'a [i64],
+    /// `B`, `[K, N]` row-major.
+    pub b: &'a [i64],
+    /// `[M, K, N]`.
+    pub dims: [usize; 3],
+    /// One zero point per row of `A`.
+    pub a_zero_points: &'a [i64],
+    /// One zero point per column of `B`.
+    pub b_zero_points: &'a [i64],
+}
+
+/// The one integer matmul reference (ONNX `MatMulInteger`): `acc[m, n] = Σ_k (a[m, k] −
+/// a_zp[m])·(b[k, n] − b_zp[n])`, exact in i64, row-major `[M, N]`. A batched product calls it
+/// once per pair of matrices.
+///
+/// # Panics
+/// If a slice is shorter than `dims` says.
+pub fn reference_matmul_integer(product: &IntegerProduct) -> Vec<i64> {
+    let [m, k, n] = product.dims;
+    let mut accumulators = Vec::with_capacity(m * n);
+    for row in 0..m {
+        let a_row = &product.a[row * k..][..k];
+        for col in 0..n {
+            let b_zero_point = product.b_zero_points[col];
+            let sum = (a_row.iter().enumerate())
+                .map(|(i, &a)| {
+                    (a - product.a_zero_points[row]) * (product.b[i * n + col] - b_zero_point)
+                })
+                .sum();
+            accumulators.push(sum);
+        }
+    }
+    accumulators
+}
+
+/// `acc[b, m, n]` of [`reference_matmul_integer`] for the kernel's layouts: `a` holds `batch · M`
+/// rows of `K` with one zero point, `w` holds `N` rows of `K` (B transposed) with one zero point
+/// per row. Row-major `[batch, M, N]` with `N = w.rows`.
 ///
 /// # Panics
 /// If `a.rows != batch · m`, if `a` and `w` disagree on `K`, or if a result does not fit i32
@@ -22,20 +64,27 @@ const STORE_ROUNDINGS: f64 = 5.0;
 pub fn reference_q8_i32(a: &Q8Activations, w: &Q8Weights, batch: usize, m: usize) -> Vec<i32> {
     assert_eq!(a.rows, batch * m, "activation rows must be batch · M");
     assert_eq!(a.cols, w.cols, "activations and weights must share K");
-    let mut accumulators = Vec::with_capacity(batch * m * w.rows);
+    let (k, n) = (a.cols, w.rows);
+    let b: Vec<i64> = (0..k * n)
+        .map(|index| i64::from(w.value(index % n, index / n)))
+        .collect();
+    let b_zero_points: Vec<i64> = w.zero_points.iter().map(|&zero| i64::from(zero)).collect();
+    let a_zero_points = vec![i64::from(a.zero_point); m];
+    let mut accumulators = Vec::with_capacity(batch * m * n);
     for batch_index in 0..batch {
-        for row in 0..m {
-            let a_row = batch_index * m + row;
-            for col in 0..w.rows {
-                let mut sum = 0i64;
-                for k in 0..a.cols {
-                    let a_value = i64::from(a.value(a_row, k)) - i64::from(a.zero_point);
-                    let w_value = i64::from(w.value(col, k)) - i64::from(w.zero_points[col]);
-                    sum += a_value * w_value;
-                }
-                let fits = i32::try_from(sum);
-                accumulators.push(fits.unwrap_or_else(|_| panic!("{sum} does not fit i32")));
-            }
+        let a_values: Vec<i64> = (0..m * k)
+            .map(|index| i64::from(a.value(batch_index * m + index / k, index % k)))
+            .collect();
+        let product = IntegerProduct {
+            a: &a_values,
+            b: &b,
+            dims: [m, k, n],
+            a_zero_points: &a_zero_points,
+            b_zero_points: &b_zero_points,
+        };
+        for sum in reference_matmul_integer(&product) {
+            let fits = i32::try_from(sum);
+            accumulators.push(fits.unwrap_or_else(|_| panic!("{sum} does not fit i32")));
         }
     }
     accumulators
