@@ -16,9 +16,10 @@
 //! mistake: only the ops that take one (MatMul / Gemm `B`, Conv `W`) look in the packed map.
 
 use crate::error::{Error, Result};
+use crate::graph::infer::ValueType;
 use crate::tensor::bsr::BsrMatrix;
 use crate::tensor::nm_sparse::NmSparseMatrix;
-use crate::tensor::{HostTensor, Q4Weights, Q8Weights};
+use crate::tensor::{DType, HostTensor, Q4Weights, Q8Weights};
 
 /// The compressed layouts a weight matrix `W` of `[N, K]` can be stored in.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,7 +89,9 @@ impl PackedWeight {
     /// Checks that `shape` holds exactly `N · K` elements and, when `transposed`, is 2-D `[K, N]`.
     pub fn new(matrix: PackedMatrix, shape: Vec<usize>, transposed: bool) -> Result<Self> {
         let (rows, cols) = matrix.dims();
-        let elements = shape.iter().try_fold(1usize, |acc, &dim| acc.checked_mul(dim));
+        let elements = shape
+            .iter()
+            .try_fold(1usize, |acc, &dim| acc.checked_mul(dim));
         let fits = if transposed {
             shape == [cols, rows]
         } else {
@@ -100,7 +103,11 @@ impl PackedWeight {
                 detail: format!(
                     "a {} matrix of [{rows}, {cols}] cannot stand for a tensor of {shape:?}{}",
                     matrix.layout_name(),
-                    if transposed { " (as its transpose)" } else { "" }
+                    if transposed {
+                        " (as its transpose)"
+                    } else {
+                        ""
+                    }
                 ),
             });
         }
@@ -109,6 +116,12 @@ impl PackedWeight {
             shape,
             transposed,
         })
+    }
+
+    /// The logical value's type: f32 of [`PackedWeight::shape`], what shape inference and the
+    /// passes see (they never read a packed weight's values).
+    pub fn value_type(&self) -> ValueType {
+        ValueType::new(DType::F32, self.shape.clone())
     }
 
     /// The logical f32 tensor: `W` (or `Wᵀ`) dequantized and reshaped to [`PackedWeight::shape`].
