@@ -11,6 +11,7 @@ mod conv_defaults;
 pub mod infer;
 mod op;
 mod packed;
+pub mod packing;
 pub mod passes;
 
 pub use op::{AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Op, PoolAttrs, ResizeAttrs};

@@ -16,9 +16,10 @@
 //! mistake: only the ops that take one (MatMul / Gemm `B`, Conv `W`) look in the packed map.
 
 use crate::error::{Error, Result};
+use crate::graph::infer::ValueType;
 use crate::tensor::bsr::BsrMatrix;
 use crate::tensor::nm_sparse::NmSparseMatrix;
-use crate::tensor::{HostTensor, Q4Weights, Q8Weights};
+use crate::tensor::{DType, HostTensor, Q4Weights, Q8Weights};
 
 /// The compressed layouts a weight matrix `W` of `[N, K]` can be stored in.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +116,12 @@ impl PackedWeight {
             shape,
             transposed,
         })
+    }
+
+    /// The logical value's type: f32 of [`PackedWeight::shape`], what shape inference and the
+    /// passes see (they never read a packed weight's values).
+    pub fn value_type(&self) -> ValueType {
+        ValueType::new(DType::F32, self.shape.clone())
     }
 
     /// The logical f32 tensor: `W` (or `Wᵀ`) dequantized and reshaped to [`PackedWeight::shape`].

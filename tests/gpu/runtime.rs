@@ -4,8 +4,11 @@
 
 pub mod builder;
 mod errors;
+mod observe;
 mod ops;
+mod packed;
 mod precision;
+mod yolo;
 
 use kiln::check::compare;
 use kiln::device::Gpu;
@@ -20,6 +23,7 @@ use kiln::tensor::{DType, HostTensor};
 
 use crate::common::gpu;
 use builder::{conv, max_pool, random_input, Builder};
+use observe::YOLO_RELATIVE_TOLERANCE;
 
 /// f32's unit roundoff, 2⁻²⁴.
 pub const UNIT_ROUNDOFF: f32 = 1.0 / 16_777_216.0;
@@ -52,7 +56,7 @@ fn assert_close(label: &str, got: &(String, HostTensor), want: &(String, HostTen
     .assert_passed();
 }
 
-fn max_abs(tensor: &HostTensor) -> f32 {
+pub fn max_abs(tensor: &HostTensor) -> f32 {
     tensor
         .to_f64_vec()
         .iter()
@@ -62,7 +66,7 @@ fn max_abs(tensor: &HostTensor) -> f32 {
 /// Conv(+bias) → BN → Relu → MaxPool → depthwise Conv (SAME_UPPER) → residual Add →
 /// GlobalAveragePool → Flatten → Gemm → Softmax, on a [1, 3, 16, 16] image. Weights are uniform
 /// in ±1/√K so every activation stays of order one.
-fn cnn() -> Graph {
+pub fn cnn() -> Graph {
     let mut b = Builder::new(7);
     b.input("image", DType::F32, &[1, 3, 16, 16])
         .weight("w1", &[8, 3, 3, 3], 1.0 / 27f32.sqrt())

@@ -123,6 +123,9 @@ impl<'g> Inference<'g> {
             types.insert(name.clone(), ValueType::of(tensor));
             constants.insert(name.clone(), Cow::Borrowed(tensor));
         }
+        for (name, weight) in &graph.packed_weights {
+            types.insert(name.clone(), weight.value_type());
+        }
         Ok(Inference { types, constants })
     }
 

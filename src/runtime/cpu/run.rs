@@ -1,10 +1,11 @@
 //! Running a whole [`Graph`] on the CPU backend: the given inputs checked against their
-//! declarations, nodes evaluated in order with [`super::eval_node`], each computed value dropped
-//! after its last use, the outputs returned in `graph.outputs` order.
+//! declarations, then the graph run as given (no optimisation passes) by the runtime's one node
+//! loop, which evaluates nodes in order with [`super::eval_node`] and drops each computed value
+//! after its last use; the outputs returned in `graph.outputs` order.
 
 use crate::error::{Error, Result};
 use crate::graph::{Dim, Graph, ValueInfo};
-use crate::runtime::cpu::eval_node;
+use crate::runtime::plan::run_as_given;
 use crate::tensor::HostTensor;
 use std::collections::HashMap;
 
@@ -17,87 +18,22 @@ pub fn run_graph(
     inputs: &[(String, HostTensor)],
 ) -> Result<Vec<(String, HostTensor)>> {
     graph.validate()?;
-    let given = bind_inputs(graph, inputs)?;
-    let last_use = last_uses(graph);
-    let mut computed: HashMap<&str, HostTensor> = HashMap::new();
-    for (index, node) in graph.nodes.iter().enumerate() {
-        let outputs = {
-            let arguments = (node.inputs.iter())
-                .map(|name| {
-                    (name.as_deref())
-                        .map(|name| lookup(graph, &given, &computed, name))
-                        .transpose()
-                })
-                .collect::<Result<Vec<_>>>()?;
-            eval_node(node, &arguments)?
-        };
-        if outputs.len() != node.outputs.len() {
-            return Err(Error::InvalidModel {
-                location: node.location(),
-                detail: format!(
-                    "computes {} outputs but the node names {}",
-                    outputs.len(),
-                    node.outputs.len()
-                ),
-            });
-        }
-        for name in node.inputs.iter().flatten() {
-            if last_use.get(name.as_str()) == Some(&index) {
-                computed.remove(name.as_str());
-            }
-        }
-        for (name, tensor) in node.outputs.iter().zip(outputs) {
-            if last_use.contains_key(name.as_str()) {
-                computed.insert(name.as_str(), tensor);
-            }
-        }
-    }
-    let mut results = Vec::with_capacity(graph.outputs.len());
-    for (position, output) in graph.outputs.iter().enumerate() {
-        let name = output.name.as_str();
-        let listed_again = graph.outputs[position + 1..].iter().any(|o| o.name == name);
-        let tensor = match computed.remove(name) {
-            Some(tensor) if listed_again => {
-                computed.insert(name, tensor.clone());
-                tensor
-            }
-            Some(tensor) => tensor,
-            None => lookup(graph, &given, &computed, name)?.clone(),
-        };
-        results.push((output.name.clone(), tensor));
-    }
-    Ok(results)
-}
-
-/// The value `name`: computed, a graph input or an initializer.
-fn lookup<'v>(
-    graph: &'v Graph,
-    given: &HashMap<&str, &'v HostTensor>,
-    computed: &'v HashMap<&str, HostTensor>,
-    name: &str,
-) -> Result<&'v HostTensor> {
-    (computed.get(name))
-        .or_else(|| given.get(name).copied())
-        .or_else(|| graph.initializers.get(name))
-        .ok_or_else(|| Error::InvalidModel {
-            location: format!("value '{name}'"),
-            detail: "is read after its last use was planned or is never produced".into(),
+    bind_inputs(graph, inputs)?;
+    let distinct = run_as_given(graph, inputs)?;
+    let by_name: HashMap<&str, &HostTensor> = (distinct.iter())
+        .map(|(name, tensor)| (name.as_str(), tensor))
+        .collect();
+    (graph.outputs.iter())
+        .map(|output| {
+            let tensor = by_name
+                .get(output.name.as_str())
+                .ok_or_else(|| Error::InvalidModel {
+                    location: format!("graph output '{}'", output.name),
+                    detail: "was not computed".into(),
+                })?;
+            Ok((output.name.clone(), (*tensor).clone()))
         })
-}
-
-/// For each value some node reads, the index of the last node that reads it; graph outputs are
-/// never dropped (`usize::MAX`).
-fn last_uses(graph: &Graph) -> HashMap<&str, usize> {
-    let mut last = HashMap::new();
-    for (index, node) in graph.nodes.iter().enumerate() {
-        for name in node.inputs.iter().flatten() {
-            last.insert(name.as_str(), index);
-        }
-    }
-    for output in &graph.outputs {
-        last.insert(output.name.as_str(), usize::MAX);
-    }
-    last
+        .collect()
 }
 
 /// The given inputs by name, each checked against its declaration.

@@ -18,6 +18,7 @@ mod conv;
 mod convert;
 mod dense;
 mod layout;
+pub mod packed;
 mod pointwise;
 
 pub use layout::{is_relabel, relabel_shape};

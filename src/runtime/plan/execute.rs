@@ -1,179 +1,232 @@
-//! The node loop of one run on each backend: operands gathered from the live values, the uploaded
-//! weights and the host constants; relabels that consume their input take its buffer; values are
-//! dropped after their last reader, which on the GPU returns their buffers to the pool for the
-//! nodes after. Nothing here submits or waits: the GPU loop only records.
+//! The one node loop, generic over the backend ([`Evaluator`]): graph inputs loaded, each node's
+//! operands gathered from the live values and the backend's weights, relabels that consume their
+//! input take its buffer, observers called with each value they select right after it is made, and
+//! values dropped after their last reader (on the GPU this returns their buffers to the pool for
+//! the nodes after). Nothing here submits or waits: the GPU backend only records.
 
 use std::collections::HashMap;
 
-use crate::device::Gpu;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Node};
-use crate::runtime::plan::Plan;
-use crate::runtime::{cpu, gpu};
-use crate::tensor::{GpuTensor, HostTensor};
+use crate::runtime::plan::observe::{Observed, Observer, Selection};
+use crate::runtime::plan::schedule::Schedule;
+use crate::tensor::HostTensor;
 
-/// Records every node of `plan` on `device` and returns the graph outputs, still on the device.
-pub(super) fn run_gpu(
-    plan: &Plan<'_>,
-    device: &Gpu,
+/// What the node loop needs from a backend.
+pub(super) trait Evaluator {
+    /// A run-time value: a device tensor, or a host tensor on the CPU.
+    type Value;
+
+    /// Loads graph input `name` from the host.
+    fn load_input(&self, name: &str, host: &HostTensor) -> Result<Self::Value>;
+
+    /// Evaluates `node`, whose run-time inputs are in `values`.
+    fn eval(&self, node: &Node, values: &HashMap<String, Self::Value>) -> Result<Vec<Self::Value>>;
+
+    /// `node`'s output when it relabels `source`, its consumed first input; `values` holds the
+    /// other live values.
+    fn relabel(
+        &self,
+        node: &Node,
+        source: Self::Value,
+        values: &HashMap<String, Self::Value>,
+    ) -> Result<Self::Value>;
+
+    /// A graph output that is an initializer, as a value.
+    fn constant(&self, host: &HostTensor) -> Result<Self::Value>;
+
+    /// `value`, named `name`, as an observer sees it.
+    fn observed<'v>(&'v self, name: &str, value: &'v Self::Value) -> Observed<'v>;
+
+    /// The bytes `value` holds.
+    fn bytes(value: &Self::Value) -> u64;
+}
+
+/// The graph and schedule a run follows.
+pub(super) struct Program<'p> {
+    pub graph: &'p Graph,
+    pub schedule: &'p Schedule,
+}
+
+/// The result of one run: the graph outputs, once per distinct name in first-listed order, and the
+/// most bytes of run-time values that were live at once.
+pub(super) struct Run<V> {
+    pub outputs: Vec<(String, V)>,
+    pub peak_bytes: u64,
+}
+
+/// Runs `program` on `evaluator` with `inputs` (already checked against the graph's inputs),
+/// calling `observer` with the values it selects.
+pub(super) fn execute<E: Evaluator>(
+    program: &Program<'_>,
+    evaluator: &E,
     inputs: &[(String, HostTensor)],
-) -> Result<Vec<(String, GpuTensor)>> {
-    let mut values = HashMap::new();
+    observer: &mut dyn Observer,
+) -> Result<Run<E::Value>> {
+    let selection = observer.selection();
+    let mut live = Live::<E>::default();
     for (name, host) in inputs {
-        if plan.schedule.needed_inputs.contains(name) {
-            values.insert(name.clone(), gpu::upload(device, host)?);
+        let needed = program.schedule.needed_inputs.contains(name);
+        if !needed && !selection.contains(name) {
+            continue;
+        }
+        let value = evaluator.load_input(name, host)?;
+        if selection.contains(name) {
+            observer.observe(name, evaluator.observed(name, &value))?;
+        }
+        if needed {
+            live.insert(name.clone(), value);
         }
     }
-    for (step, node) in plan.graph.nodes.iter().enumerate() {
-        let constants = constants_of(&plan.graph, node);
-        let outputs = if plan.schedule.moves[step] {
-            let tensor = take(&mut values, node)?;
-            let shape = gpu::relabel_shape(node, tensor.shape(), &constants)?;
-            vec![tensor.reshape(&shape)?]
+    for (step, node) in program.graph.nodes.iter().enumerate() {
+        let outputs = if program.schedule.moves[step] {
+            let source = live.take(node)?;
+            vec![evaluator.relabel(node, source, &live.values)?]
         } else {
-            let tensors = node
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(index, name)| device_operand(plan, &values, node, index, name.as_deref()))
-                .collect::<Result<Vec<_>>>()?;
-            gpu::eval_node(device, node, &tensors, &constants)?
+            evaluator.eval(node, &live.values)?
         };
-        finish_step(&mut values, node, outputs, &plan.schedule.drops[step])?;
+        check_output_count(node, outputs.len())?;
+        for (name, value) in node.outputs.iter().zip(outputs) {
+            if selection.contains(name) {
+                observer.observe(name, evaluator.observed(name, &value))?;
+            }
+            live.insert(name.clone(), value);
+        }
+        live.note_peak();
+        for name in &program.schedule.drops[step] {
+            live.remove(name);
+        }
     }
-    collect_outputs(&plan.graph, values, |host| gpu::upload(device, host))
+    let outputs = collect_outputs(program.graph, &mut live, evaluator)?;
+    Ok(Run {
+        outputs,
+        peak_bytes: live.peak_bytes,
+    })
 }
 
-/// Evaluates every node of `plan` with the CPU reference backend.
-pub(super) fn run_cpu(
-    plan: &Plan<'_>,
-    inputs: &[(String, HostTensor)],
-) -> Result<Vec<(String, HostTensor)>> {
-    let mut values: HashMap<String, HostTensor> = inputs
-        .iter()
-        .filter(|(name, _)| plan.schedule.needed_inputs.contains(name))
-        .cloned()
-        .collect();
-    for (step, node) in plan.graph.nodes.iter().enumerate() {
-        let operands = node
-            .inputs
-            .iter()
-            .map(|name| match name {
-                None => Ok(None),
-                Some(name) => match plan.graph.initializers.get(name) {
-                    Some(host) => Ok(Some(host)),
-                    None => live(&values, node, name).map(Some),
-                },
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let outputs = if plan.schedule.moves[step] {
-            let source = operands.first().copied().flatten();
-            let source_shape = source.map(|tensor| tensor.shape().to_vec());
-            let shape = gpu::relabel_shape(node, &source_shape.unwrap_or_default(), &operands)?;
-            vec![take(&mut values, node)?.reshaped(&shape)?]
-        } else {
-            cpu::eval_node(node, &operands)?
-        };
-        finish_step(&mut values, node, outputs, &plan.schedule.drops[step])?;
-    }
-    collect_outputs(&plan.graph, values, |host| Ok(host.clone()))
-}
-
-/// The host value of each of `node`'s inputs that is an initializer.
-fn constants_of<'g>(graph: &'g Graph, node: &Node) -> Vec<Option<&'g HostTensor>> {
-    node.inputs
-        .iter()
-        .map(|name| name.as_ref().and_then(|name| graph.initializers.get(name)))
-        .collect()
-}
-
-/// Input `index` of `node` as the GPU backend reads it: a live value, an uploaded weight, or
-/// `None` when omitted or read only as a constant.
-fn device_operand<'v>(
-    plan: &'v Plan<'_>,
-    values: &'v HashMap<String, GpuTensor>,
-    node: &Node,
-    index: usize,
-    name: Option<&str>,
-) -> Result<Option<&'v GpuTensor>> {
-    let Some(name) = name else { return Ok(None) };
-    let Some(host) = plan.graph.initializers.get(name) else {
-        return live(values, node, name).map(Some);
+/// Checks `selection` against the values of `graph` (its inputs and node outputs).
+pub(super) fn check_selection(graph: &Graph, selection: &Selection) -> Result<()> {
+    let Selection::Names(names) = selection else {
+        return Ok(());
     };
-    if gpu::reads_as_constant(&node.op, index) {
-        return Ok(None);
+    let values: Vec<&str> = (graph.inputs.iter().map(|input| input.name.as_str()))
+        .chain(
+            graph
+                .nodes
+                .iter()
+                .flat_map(|node| node.outputs.iter())
+                .map(String::as_str),
+        )
+        .collect();
+    match names.iter().find(|name| !values.contains(&name.as_str())) {
+        Some(unknown) => Err(Error::InvalidArgument {
+            op: "Plan::run_observed",
+            detail: format!(
+                "'{unknown}' is not a value of the plan's graph (unknown, or removed by the \
+                 optimisation passes); its values are {values:?}"
+            ),
+        }),
+        None => Ok(()),
     }
-    let dtype = gpu::device_dtype(&node.op, index, host.dtype());
-    plan.weights
-        .get(&(name.to_string(), dtype))
-        .map(Some)
-        .ok_or_else(|| not_live(node, name))
+}
+
+/// The live values of a run and the bytes they hold.
+struct Live<E: Evaluator> {
+    values: HashMap<String, E::Value>,
+    bytes: u64,
+    peak_bytes: u64,
+}
+
+impl<E: Evaluator> Default for Live<E> {
+    fn default() -> Self {
+        Live {
+            values: HashMap::new(),
+            bytes: 0,
+            peak_bytes: 0,
+        }
+    }
+}
+
+impl<E: Evaluator> Live<E> {
+    fn insert(&mut self, name: String, value: E::Value) {
+        self.bytes += E::bytes(&value);
+        if let Some(replaced) = self.values.insert(name, value) {
+            self.bytes -= E::bytes(&replaced);
+        }
+        self.note_peak();
+    }
+
+    fn remove(&mut self, name: &str) -> Option<E::Value> {
+        let value = self.values.remove(name)?;
+        self.bytes -= E::bytes(&value);
+        Some(value)
+    }
+
+    fn note_peak(&mut self) {
+        self.peak_bytes = self.peak_bytes.max(self.bytes);
+    }
+
+    /// Removes and returns the first input of a relabelling `node`, which the schedule moves.
+    fn take(&mut self, node: &Node) -> Result<E::Value> {
+        let name = node.input(0).unwrap_or_default();
+        self.remove(name).ok_or_else(|| not_live(node, name))
+    }
 }
 
 /// The live value `name` that `node` reads.
-fn live<'v, T>(values: &'v HashMap<String, T>, node: &Node, name: &str) -> Result<&'v T> {
+pub(super) fn live<'v, T>(
+    values: &'v HashMap<String, T>,
+    node: &Node,
+    name: &str,
+) -> Result<&'v T> {
     values.get(name).ok_or_else(|| not_live(node, name))
 }
 
-/// Removes and returns the first input of a relabelling `node`, which the schedule moves.
-fn take<T>(values: &mut HashMap<String, T>, node: &Node) -> Result<T> {
-    let name = node.input(0).unwrap_or_default();
-    values.remove(name).ok_or_else(|| not_live(node, name))
-}
-
-fn not_live(node: &Node, name: &str) -> Error {
+/// The error for `node` reading `name` when it is not live.
+pub(super) fn not_live(node: &Node, name: &str) -> Error {
     Error::InvalidModel {
         location: node.location(),
         detail: format!("reads '{name}', which is not live at this point of the plan"),
     }
 }
 
-/// Stores `node`'s outputs, then drops the values the schedule says die here.
-fn finish_step<T>(
-    values: &mut HashMap<String, T>,
-    node: &Node,
-    outputs: Vec<T>,
-    drops: &[String],
-) -> Result<()> {
-    if outputs.len() != node.outputs.len() {
-        return Err(Error::InvalidModel {
-            location: node.location(),
-            detail: format!(
-                "produced {} outputs, the node lists {}",
-                outputs.len(),
-                node.outputs.len()
-            ),
-        });
+fn check_output_count(node: &Node, produced: usize) -> Result<()> {
+    if produced == node.outputs.len() {
+        return Ok(());
     }
-    values.extend(node.outputs.iter().cloned().zip(outputs));
-    for name in drops {
-        values.remove(name);
-    }
-    Ok(())
+    Err(Error::InvalidModel {
+        location: node.location(),
+        detail: format!(
+            "produced {produced} outputs, the node lists {}",
+            node.outputs.len()
+        ),
+    })
 }
 
-/// The graph outputs in order: live values, or copies of initializers made by `from_host`.
-fn collect_outputs<T>(
+/// The graph outputs, once per distinct name in first-listed order: live values, or initializers
+/// loaded by the evaluator.
+fn collect_outputs<E: Evaluator>(
     graph: &Graph,
-    mut values: HashMap<String, T>,
-    from_host: impl Fn(&HostTensor) -> Result<T>,
-) -> Result<Vec<(String, T)>> {
-    graph
-        .outputs
-        .iter()
-        .map(|output| {
-            let name = &output.name;
-            let value = match (values.remove(name), graph.initializers.get(name)) {
-                (Some(value), _) => value,
-                (None, Some(host)) => from_host(host)?,
-                (None, None) => {
-                    return Err(Error::InvalidModel {
-                        location: format!("graph output '{name}'"),
-                        detail: "was not computed by the plan".into(),
-                    })
-                }
-            };
-            Ok((name.clone(), value))
-        })
-        .collect()
+    live: &mut Live<E>,
+    evaluator: &E,
+) -> Result<Vec<(String, E::Value)>> {
+    let mut outputs: Vec<(String, E::Value)> = Vec::new();
+    for output in &graph.outputs {
+        let name = &output.name;
+        if outputs.iter().any(|(collected, _)| collected == name) {
+            continue;
+        }
+        let value = match (live.remove(name), graph.initializers.get(name)) {
+            (Some(value), _) => value,
+            (None, Some(host)) => evaluator.constant(host)?,
+            (None, None) => {
+                return Err(Error::InvalidModel {
+                    location: format!("graph output '{name}'"),
+                    detail: "was not computed by the plan".into(),
+                })
+            }
+        };
+        outputs.push((name.clone(), value));
+    }
+    Ok(outputs)
 }

@@ -14,15 +14,26 @@
 //! dropped buffer within that encoder is ordered because every upload is recorded in the same
 //! encoder (see [`crate::device::BufferPool`]).
 //!
+//! Packed weights ([`crate::graph::PackedWeight`]) are prepared once here too: uploaded in their
+//! layout on the GPU ([`crate::runtime::gpu::packed`]), dequantized to their dense meaning on the
+//! CPU reference backend.
+//!
 //! Pipelines compile on first use and are cached by program and constants, so the first run
 //! compiles every kernel the model needs and later runs only record; [`Plan::warm_up`] does that
 //! first run on zeros.
 //!
 //! The same plan runs on [`Backend::Cpu`], which evaluates each node with the CPU reference
-//! ([`crate::runtime::cpu::eval_node`]) in the same order, with the same drops and moves.
+//! ([`crate::runtime::cpu::eval_node`]) in the same order, with the same drops and moves: both
+//! backends go through one node loop ([`execute`]), and so does [`crate::runtime::cpu::run_graph`],
+//! which runs a graph as given (no passes, no inferred types). [`Plan::run_observed`] hands any
+//! intermediate value to an [`Observer`] as it is produced ([`observe`]).
 
+mod backends;
 mod execute;
+mod observe;
 mod schedule;
+
+pub use observe::{observe_only, CollectToHost, ObserveOnly, Observed, Observer, Selection};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -31,7 +42,10 @@ use crate::error::{Error, Result};
 use crate::graph::infer::{infer_types, ValueType};
 use crate::graph::{passes, Graph};
 use crate::runtime::gpu;
+use crate::runtime::gpu::packed::{upload_packed, DeviceWeight};
 use crate::tensor::{DType, GpuTensor, HostTensor};
+use backends::{dequantize_packed, CpuEvaluator, GpuEvaluator};
+use execute::{check_selection, execute, Program, Run};
 use schedule::Schedule;
 
 /// Where a [`Plan`] runs.
@@ -66,6 +80,12 @@ pub struct Plan<'a> {
     schedule: Schedule,
     /// Initializers uploaded once, by name and the dtype the GPU backend reads them in.
     weights: HashMap<(String, DType), GpuTensor>,
+    /// Packed weights on the GPU, uploaded once in the layout their readers run.
+    packed_on_device: HashMap<String, DeviceWeight>,
+    /// Packed weights dequantized once for the CPU reference backend.
+    packed_on_host: HashMap<String, HostTensor>,
+    /// The most bytes of run-time values the last run held at once, measured in the node loop.
+    measured_peak_bytes: u64,
 }
 
 impl<'a> Plan<'a> {
@@ -84,9 +104,13 @@ impl<'a> Plan<'a> {
         let types = infer_types(&graph, input_shapes)?;
         check_unique_outputs(&graph)?;
         let schedule = Schedule::new(&graph, &types)?;
-        let weights = match backend {
-            Backend::Gpu(device) => upload_weights(device, &graph)?,
-            Backend::Cpu => HashMap::new(),
+        let (weights, packed_on_device, packed_on_host) = match backend {
+            Backend::Gpu(device) => (
+                upload_weights(device, &graph)?,
+                upload_packed(device, &graph)?,
+                HashMap::new(),
+            ),
+            Backend::Cpu => (HashMap::new(), HashMap::new(), dequantize_packed(&graph)?),
         };
         Ok(Plan {
             graph,
@@ -94,25 +118,58 @@ impl<'a> Plan<'a> {
             backend,
             schedule,
             weights,
+            packed_on_device,
+            packed_on_host,
+            measured_peak_bytes: 0,
         })
     }
 
     /// Runs the plan on `inputs` (one per graph input, by name, of the bound dtype and shape) and
     /// returns the graph's outputs in order, read back to the host.
     pub fn run(&mut self, inputs: &[(String, HostTensor)]) -> Result<Vec<(String, HostTensor)>> {
-        self.check_inputs(inputs)?;
+        self.run_observed(inputs, &mut Unobserved)
+    }
+
+    /// [`Plan::run`], calling `observer` with each value it [selects](Observer::selection) right
+    /// after it is produced (graph inputs once loaded), on the backend's own value. Observing keeps
+    /// no value alive longer. A selected name that is not a value of the plan's graph
+    /// ([`Plan::graph`]: unknown, or removed by the passes) is an [`Error::InvalidArgument`]
+    /// listing the values, before anything runs.
+    ///
+    /// ```no_run
+    /// # fn main() -> kiln::Result<()> {
+    /// # let (graph, image) = (kiln::graph::Graph::default(), kiln::tensor::HostTensor::zeros(&[1], kiln::tensor::DType::F32)?);
+    /// use kiln::runtime::{Backend, CollectToHost, Plan, Selection};
+    /// let mut plan = Plan::new(&graph, &[], Backend::Cpu)?;
+    /// let mut features = CollectToHost::new(Selection::names(["backbone_out"]));
+    /// plan.run_observed(&[("images".into(), image)], &mut features)?;
+    /// println!("{:?}", features.get("backbone_out").map(|t| t.shape().to_vec()));
+    /// # Ok(()) }
+    /// ```
+    pub fn run_observed(
+        &mut self,
+        inputs: &[(String, HostTensor)],
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<(String, HostTensor)>> {
         match self.backend {
             Backend::Gpu(device) => {
-                let outputs = execute::run_gpu(self, device, inputs)?;
-                outputs
-                    .into_iter()
+                let outputs = self.run_gpu(device, inputs, observer)?;
+                (outputs.into_iter())
                     .map(|(name, tensor)| {
                         let dtype = self.types.get(&name).map_or(tensor.dtype(), |t| t.dtype);
                         Ok((name, gpu::download(device, &tensor, dtype)?))
                     })
                     .collect()
             }
-            Backend::Cpu => execute::run_cpu(self, inputs),
+            Backend::Cpu => {
+                self.check_inputs(inputs)?;
+                check_selection(&self.graph, &observer.selection())?;
+                let evaluator = CpuEvaluator {
+                    graph: &self.graph,
+                    packed: &self.packed_on_host,
+                };
+                self.finish(execute(&self.program(), &evaluator, inputs, observer)?)
+            }
         }
     }
 
@@ -122,14 +179,46 @@ impl<'a> Plan<'a> {
         &mut self,
         inputs: &[(String, HostTensor)],
     ) -> Result<Vec<(String, GpuTensor)>> {
-        self.check_inputs(inputs)?;
         match self.backend {
-            Backend::Gpu(device) => execute::run_gpu(self, device, inputs),
+            Backend::Gpu(device) => self.run_gpu(device, inputs, &mut Unobserved),
             Backend::Cpu => Err(Error::InvalidArgument {
                 op: "Plan::run_on_device",
                 detail: "the plan runs on the CPU backend; use Plan::run".into(),
             }),
         }
+    }
+
+    /// Records the whole run on `device`, the outputs left there.
+    fn run_gpu(
+        &mut self,
+        device: &Gpu,
+        inputs: &[(String, HostTensor)],
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<(String, GpuTensor)>> {
+        self.check_inputs(inputs)?;
+        check_selection(&self.graph, &observer.selection())?;
+        let evaluator = GpuEvaluator {
+            device,
+            graph: &self.graph,
+            types: &self.types,
+            weights: &self.weights,
+            packed: &self.packed_on_device,
+        };
+        let run = execute(&self.program(), &evaluator, inputs, observer)?;
+        self.finish(run)
+    }
+
+    fn program(&self) -> Program<'_> {
+        Program {
+            graph: &self.graph,
+            schedule: &self.schedule,
+        }
+    }
+
+    /// Keeps a run's measured peak and returns its outputs.
+    fn finish<V>(&mut self, run: Run<V>) -> Result<Vec<(String, V)>> {
+        self.measured_peak_bytes = run.peak_bytes;
+        Ok(run.outputs)
     }
 
     /// Runs once on zeros, so that every pipeline the model uses is compiled and cached; later
@@ -153,6 +242,14 @@ impl<'a> Plan<'a> {
     /// rounds each buffer up to its size class, so the memory it holds is at most a quarter more.
     pub fn peak_bytes(&self) -> u64 {
         self.schedule.peak_bytes
+    }
+
+    /// The most bytes of run-time values the last run actually held at once, counted in the node
+    /// loop as values are made and dropped (0 before the first run). It equals
+    /// [`Plan::peak_bytes`] when the backend holds each value in its inferred dtype, observed or
+    /// not.
+    pub fn measured_peak_bytes(&self) -> u64 {
+        self.measured_peak_bytes
     }
 
     /// The optimised graph the plan runs.
@@ -221,6 +318,40 @@ impl<'a> Plan<'a> {
         if let Some((missing, _)) = expected.iter().find(|(name, _)| !seen.contains(name)) {
             return Err(invalid(format!("input '{missing}' is missing")));
         }
+        Ok(())
+    }
+}
+
+/// Runs `graph` as given (no passes, no inferred types, every node evaluated by the CPU reference)
+/// on `inputs`, already checked against the graph's declarations: [`crate::runtime::cpu::run_graph`].
+/// Returns the outputs once per distinct name.
+pub(crate) fn run_as_given(
+    graph: &Graph,
+    inputs: &[(String, HostTensor)],
+) -> Result<Vec<(String, HostTensor)>> {
+    let schedule = Schedule::as_given(graph)?;
+    let program = Program {
+        graph,
+        schedule: &schedule,
+    };
+    let packed = dequantize_packed(graph)?;
+    let evaluator = CpuEvaluator {
+        graph,
+        packed: &packed,
+    };
+    let run = execute(&program, &evaluator, inputs, &mut Unobserved)?;
+    Ok(run.outputs)
+}
+
+/// The observer of a plain run: it selects nothing.
+struct Unobserved;
+
+impl Observer for Unobserved {
+    fn selection(&self) -> Selection {
+        Selection::Names(Default::default())
+    }
+
+    fn observe(&mut self, _name: &str, _value: Observed<'_>) -> Result<()> {
         Ok(())
     }
 }

@@ -38,6 +38,17 @@ struct Buffer {
 impl Schedule {
     /// The schedule of `graph`, whose every value has a type in `types`.
     pub fn new(graph: &Graph, types: &BTreeMap<String, ValueType>) -> Result<Self> {
+        Self::walk(graph, Some(types))
+    }
+
+    /// The schedule of a graph run as given, whose types are not inferred: the same drops, but no
+    /// relabel moves its input (every node is evaluated by its backend) and no peak is known (0).
+    pub fn as_given(graph: &Graph) -> Result<Self> {
+        Self::walk(graph, None)
+    }
+
+    /// Walks `graph`; with `types`, relabels move their input and the peak is counted.
+    fn walk(graph: &Graph, types: Option<&BTreeMap<String, ValueType>>) -> Result<Self> {
         let mut walk = Walk::new(graph, types);
         let mut needed_inputs = HashSet::new();
         for input in &graph.inputs {
@@ -48,7 +59,7 @@ impl Schedule {
         }
         let mut moves = vec![false; graph.nodes.len()];
         for (step, node) in graph.nodes.iter().enumerate() {
-            let moved = walk.moved_source(step, node);
+            let moved = types.and_then(|_| walk.moved_source(step, node));
             if let Some(source) = moved {
                 moves[step] = true;
                 walk.drops[step].retain(|name| name != source);
@@ -72,7 +83,7 @@ impl Schedule {
 /// The state of the liveness walk over a graph's values in definition order.
 struct Walk<'g> {
     graph: &'g Graph,
-    types: &'g BTreeMap<String, ValueType>,
+    types: Option<&'g BTreeMap<String, ValueType>>,
     outputs: HashSet<&'g str>,
     /// The last step that reads each value.
     last_read: HashMap<&'g str, usize>,
@@ -82,7 +93,7 @@ struct Walk<'g> {
 }
 
 impl<'g> Walk<'g> {
-    fn new(graph: &'g Graph, types: &'g BTreeMap<String, ValueType>) -> Self {
+    fn new(graph: &'g Graph, types: Option<&'g BTreeMap<String, ValueType>>) -> Self {
         let mut last_read = HashMap::new();
         for (step, node) in graph.nodes.iter().enumerate() {
             for name in node.inputs.iter().flatten() {
@@ -119,7 +130,10 @@ impl<'g> Walk<'g> {
             Some(buffer) => buffer,
             None => {
                 self.buffers.push(Buffer {
-                    bytes: bytes_of(self.types, name)?,
+                    bytes: match self.types {
+                        Some(types) => bytes_of(types, name)?,
+                        None => 0,
+                    },
                     first: step,
                     last,
                 });
