@@ -4,7 +4,8 @@
 //! Split's sizes, Reduce axes, Resize's scales) are always inputs here, so a backend handles each
 //! op one way. Inputs are listed per variant in ONNX order; `None` marks an omitted optional one.
 
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+pub use crate::ops::convert::CompareOp;
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, ResizeMode};
@@ -88,21 +89,6 @@ pub struct ResizeAttrs {
     pub axes: Vec<i64>,
 }
 
-/// Element-wise comparisons, producing booleans.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CompareOp {
-    /// `a == b`.
-    Equal,
-    /// `a < b`.
-    Less,
-    /// `a <= b`.
-    LessOrEqual,
-    /// `a > b`.
-    Greater,
-    /// `a >= b`.
-    GreaterOrEqual,
-}
-
 /// One operation. The comment on each variant lists its inputs in order (`?`: optional) and its
 /// outputs.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,9 +98,8 @@ pub enum Op {
     Unary(UnaryOp),
     /// `(a, b) -> y` with numpy broadcasting: Add, Sub, Mul, Div, Pow (and two-input Min/Max).
     Binary(BinaryOp),
-    /// `(x0, x1, ...) -> y`: Min, Max (`BinaryOp::Min`/`Max`) and Sum (`BinaryOp::Add`) over any
-    /// number of broadcast inputs.
-    Variadic(BinaryOp),
+    /// `(x0, x1, ...) -> y`: Sum, Min, Max over any number of broadcast inputs.
+    Variadic(VariadicOp),
     /// `(x, min?, max?) -> y`; opset < 11 attribute bounds become initializer inputs.
     Clip,
     /// `(condition: bool, x, y) -> z`.
@@ -200,7 +185,7 @@ pub enum Op {
         /// As for Softmax.
         coerce_2d: bool,
     },
-    /// `(x, axes?: i64) -> y`: ReduceSum, ReduceMean, ReduceMax (`kind` is never `ArgMax`).
+    /// `(x, axes?: i64) -> y`: ReduceSum, ReduceMean, ReduceMax.
     Reduce {
         /// Which reduction.
         kind: ReduceKind,
@@ -291,8 +276,7 @@ impl Op {
         match self {
             Op::Unary(unary) => unary_name(*unary),
             Op::Binary(binary) => binary_name(*binary),
-            Op::Variadic(BinaryOp::Add) => "Sum",
-            Op::Variadic(binary) => binary_name(*binary),
+            Op::Variadic(variadic) => variadic.name(),
             Op::Clip => "Clip",
             Op::Where => "Where",
             Op::Compare(CompareOp::Equal) => "Equal",
@@ -322,7 +306,6 @@ impl Op {
                 ReduceKind::Sum => "ReduceSum",
                 ReduceKind::Mean => "ReduceMean",
                 ReduceKind::Max => "ReduceMax",
-                ReduceKind::ArgMax { .. } => "ArgMax",
             },
             Op::ArgMax { .. } => "ArgMax",
             Op::Resize(_) => "Resize",

@@ -31,7 +31,6 @@ mod broadcast;
 mod conv;
 mod conv_geometry;
 mod conv_nd;
-mod element;
 mod indexing;
 mod layout;
 mod logic;
@@ -52,7 +51,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Node, Op};
 use crate::ops::gemm::GemmOptions;
 use crate::ops::pooling::PoolKind;
-use crate::tensor::HostTensor;
+use crate::tensor::{element, HostTensor};
 use args::Inputs;
 pub use run::run_graph;
 

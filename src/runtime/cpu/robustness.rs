@@ -7,7 +7,7 @@ use crate::check::SeededRng;
 use crate::graph::{
     AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Node, Op, PoolAttrs, ResizeAttrs,
 };
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
@@ -103,11 +103,8 @@ pub(super) fn sample_ops() -> Vec<Op> {
             .iter()
             .map(|&a| Op::Unary(UnaryOp::Activation(a))),
     );
-    ops.extend(
-        BinaryOp::ALL
-            .iter()
-            .flat_map(|&op| [Op::Binary(op), Op::Variadic(op)]),
-    );
+    ops.extend(BinaryOp::ALL.map(Op::Binary));
+    ops.extend(VariadicOp::ALL.map(Op::Variadic));
     ops.extend(DType::ALL.iter().map(|&to| Op::Cast { to }));
     ops.extend([CompareOp::Equal, CompareOp::Less, CompareOp::GreaterOrEqual].map(Op::Compare));
     let transpose = |output_shape: Vec<usize>, auto_pad| {
