@@ -7,6 +7,7 @@
 pub use crate::ops::convert::CompareOp;
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, ResizeMode};
 use crate::ops::Activation;
@@ -171,6 +172,8 @@ pub enum Op {
         /// Added to the variance.
         epsilon: f32,
     },
+    /// `(x) -> y`: LocalResponseNormalization across channels of `[N, C, ...]`.
+    Lrn(LrnAttrs),
     /// `(x) -> y`.
     Softmax {
         /// The axis.
@@ -300,6 +303,7 @@ impl Op {
             Op::GlobalMaxPool => "GlobalMaxPool",
             Op::BatchNormalization { .. } => "BatchNormalization",
             Op::LayerNormalization { .. } => "LayerNormalization",
+            Op::Lrn(_) => "LRN",
             Op::Softmax { .. } => "Softmax",
             Op::LogSoftmax { .. } => "LogSoftmax",
             Op::Reduce { kind, .. } => match kind {

@@ -102,6 +102,7 @@ fn dispatch(node: &Node, inputs: Inputs) -> Result<Vec<HostTensor>> {
         Op::LayerNormalization { axis, epsilon } => {
             normalize::layer_normalization(*axis, *epsilon, inputs)
         }
+        Op::Lrn(attrs) => normalize::lrn(attrs, inputs),
         Op::Softmax { axis, coerce_2d } => normalize::softmax(*axis, *coerce_2d, false, inputs),
         Op::LogSoftmax { axis, coerce_2d } => normalize::softmax(*axis, *coerce_2d, true, inputs),
         Op::Reduce {

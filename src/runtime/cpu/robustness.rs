@@ -9,6 +9,7 @@ use crate::graph::{
 };
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::Activation;
@@ -64,10 +65,11 @@ pub(super) fn variant(op: &Op) -> usize {
         Op::Range => 40,
         Op::Identity => 41,
         Op::Dropout => 42,
+        Op::Lrn(_) => 43,
     }
 }
 
-pub(super) const VARIANTS: usize = 43;
+pub(super) const VARIANTS: usize = 44;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -155,6 +157,12 @@ pub(super) fn sample_ops() -> Vec<Op> {
             axis: -1,
             epsilon: 1e-5,
         },
+        Op::Lrn(LrnAttrs {
+            size: 2,
+            alpha: 1e-4,
+            beta: 0.75,
+            bias: 1.0,
+        }),
         Op::Softmax {
             axis: 1,
             coerce_2d: true,

@@ -5,9 +5,10 @@
 use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::gemm::GemmOptions;
+use crate::ops::normalization::lrn;
 use crate::runtime::gpu::args::Args;
 use crate::runtime::gpu::{conv, convert, dense, layout, pointwise};
-use crate::tensor::GpuTensor;
+use crate::tensor::{DType, GpuTensor};
 
 /// What the ops without a GPU kernel (MatMulInteger, Shape, ConstantOfShape, Range) need instead:
 /// inputs that depend only on shapes and initializers, so the passes fold them into constants.
@@ -53,6 +54,7 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         Op::GlobalMaxPool => conv::global_pool(args, true),
         Op::BatchNormalization { epsilon } => pointwise::batch_norm(args, *epsilon),
         Op::LayerNormalization { axis, epsilon } => pointwise::layer_norm(args, *axis, *epsilon),
+        Op::Lrn(attrs) => lrn(args.gpu, args.tensor_of(0, &[DType::F32])?, attrs),
         Op::Softmax { axis, coerce_2d } => pointwise::softmax_like(args, *axis, *coerce_2d, false),
         Op::LogSoftmax { axis, coerce_2d } => {
             pointwise::softmax_like(args, *axis, *coerce_2d, true)

@@ -144,6 +144,12 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
                 float_attribute("epsilon", *epsilon),
             ]
         }
+        Op::Lrn(lrn) => vec![
+            int_attribute("size", lrn.size as i64),
+            float_attribute("alpha", lrn.alpha),
+            float_attribute("beta", lrn.beta),
+            float_attribute("bias", lrn.bias),
+        ],
         Op::Softmax { axis, .. } | Op::LogSoftmax { axis, .. } => {
             vec![int_attribute("axis", *axis)]
         }

@@ -7,6 +7,7 @@ use crate::graph::{
 };
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::Activation;
@@ -144,6 +145,7 @@ pub(super) fn many_ops() -> Graph {
         step("qconv", Op::QLinearConv(conv_attrs(Activation::Identity)), &["q", "q_scale", "q_zero", "int8_w", "q_scale", "q_zero", "q_scale", "q_zero"], &["qc"]),
         step("equal", Op::Compare(CompareOp::Equal), &["mask", "mask"], &["eq"]),
         step("half_sum", Op::Variadic(VariadicOp::Sum), &["half", "half", "half"], &["hsum"]),
+        step("lrn", Op::Lrn(LrnAttrs { size: 4, alpha: 2e-4, beta: 0.5, bias: 2.0 }), &["x"], &["lrn"]),
     ];
     let output = |name: &str, dtype| ValueInfo { name: name.into(), dtype, shape: None };
     Graph {
