@@ -23,6 +23,8 @@ pub mod io;
 pub mod ops;
 pub mod runtime;
 pub mod selfcheck;
+#[cfg(test)]
+mod shader_tests;
 pub mod tensor;
 pub mod vision;
 

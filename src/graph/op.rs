@@ -4,8 +4,10 @@
 //! Split's sizes, Reduce axes, Resize's scales) are always inputs here, so a backend handles each
 //! op one way. Inputs are listed per variant in ONNX order; `None` marks an omitted optional one.
 
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+pub use crate::ops::convert::CompareOp;
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, ResizeMode};
 use crate::ops::Activation;
@@ -76,21 +78,6 @@ pub struct ResizeAttrs {
     pub axes: Vec<i64>,
 }
 
-/// Element-wise comparisons, producing booleans.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum CompareOp {
-    /// `a == b`.
-    Equal,
-    /// `a < b`.
-    Less,
-    /// `a <= b`.
-    LessOrEqual,
-    /// `a > b`.
-    Greater,
-    /// `a >= b`.
-    GreaterOrEqual,
-}
-
 /// One operation. The comment on each variant lists its inputs in order (`?`: optional) and its
 /// outputs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -100,9 +87,8 @@ pub enum Op {
     Unary(UnaryOp),
     /// `(a, b) -> y` with numpy broadcasting: Add, Sub, Mul, Div, Pow (and two-input Min/Max).
     Binary(BinaryOp),
-    /// `(x0, x1, ...) -> y`: Min, Max (`BinaryOp::Min`/`Max`) and Sum (`BinaryOp::Add`) over any
-    /// number of broadcast inputs.
-    Variadic(BinaryOp),
+    /// `(x0, x1, ...) -> y`: Sum, Min, Max over any number of broadcast inputs.
+    Variadic(VariadicOp),
     /// `(x, min?, max?) -> y`; opset < 11 attribute bounds become initializer inputs.
     Clip,
     /// `(condition: bool, x, y) -> z`.
@@ -178,6 +164,8 @@ pub enum Op {
         #[serde(with = "crate::tensor::serde_repr::float32")]
         epsilon: f32,
     },
+    /// `(x) -> y`: LocalResponseNormalization across channels of `[N, C, ...]`.
+    Lrn(LrnAttrs),
     /// `(x) -> y`.
     Softmax {
         /// The axis.
@@ -192,7 +180,7 @@ pub enum Op {
         /// As for Softmax.
         coerce_2d: bool,
     },
-    /// `(x, axes?: i64) -> y`: ReduceSum, ReduceMean, ReduceMax (`kind` is never `ArgMax`).
+    /// `(x, axes?: i64) -> y`: ReduceSum, ReduceMean, ReduceMax.
     Reduce {
         /// Which reduction.
         kind: ReduceKind,
@@ -284,8 +272,7 @@ impl Op {
         match self {
             Op::Unary(unary) => unary_name(*unary),
             Op::Binary(binary) => binary_name(*binary),
-            Op::Variadic(BinaryOp::Add) => "Sum",
-            Op::Variadic(binary) => binary_name(*binary),
+            Op::Variadic(variadic) => variadic.name(),
             Op::Clip => "Clip",
             Op::Where => "Where",
             Op::Compare(CompareOp::Equal) => "Equal",
@@ -309,13 +296,13 @@ impl Op {
             Op::GlobalMaxPool => "GlobalMaxPool",
             Op::BatchNormalization { .. } => "BatchNormalization",
             Op::LayerNormalization { .. } => "LayerNormalization",
+            Op::Lrn(_) => "LRN",
             Op::Softmax { .. } => "Softmax",
             Op::LogSoftmax { .. } => "LogSoftmax",
             Op::Reduce { kind, .. } => match kind {
                 ReduceKind::Sum => "ReduceSum",
                 ReduceKind::Mean => "ReduceMean",
                 ReduceKind::Max => "ReduceMax",
-                ReduceKind::ArgMax { .. } => "ArgMax",
             },
             Op::ArgMax { .. } => "ArgMax",
             Op::Resize(_) => "Resize",

@@ -3,6 +3,7 @@
 
 pub mod bsr;
 mod dtype;
+pub(crate) mod element;
 pub mod nm_sparse;
 pub mod q4;
 pub mod q8;

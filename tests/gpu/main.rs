@@ -11,6 +11,7 @@ mod device;
 mod elementwise;
 mod gemm;
 mod layout;
+mod lrn;
 mod matmul_f16;
 mod matmul_f32;
 mod matmul_int4;

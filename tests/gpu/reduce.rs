@@ -3,7 +3,7 @@
 //! reductions, and ArgMax ties with first and last index.
 
 use kiln::check::{compare, compare_exact, SeededRng};
-use kiln::ops::reduce::{arg_max, reduce, reference_reduce, ReduceKind};
+use kiln::ops::reduce::{arg_max, reduce, reference_reduce, ReduceKind, Reduction};
 use kiln::tensor::GpuTensor;
 use kiln::Error;
 
@@ -11,28 +11,34 @@ use crate::common::gpu;
 
 const FLOAT_KINDS: [ReduceKind; 3] = [ReduceKind::Sum, ReduceKind::Mean, ReduceKind::Max];
 
-fn check(kind: ReduceKind, x: &[f32], shape: &[usize], axes: &[i64], keepdims: bool) {
+fn check(kind: impl Into<Reduction>, x: &[f32], shape: &[usize], axes: &[i64], keepdims: bool) {
+    let kind = kind.into();
     let gpu = gpu().expect("checked by caller");
     let x_gpu = GpuTensor::upload(gpu, shape, x).unwrap();
     let reference = reference_reduce(kind, x, shape, axes, keepdims).unwrap();
     let label = format!("{kind:?} {shape:?} axes {axes:?} keepdims {keepdims}");
-    if let ReduceKind::ArgMax { select_last_index } = kind {
-        let got = arg_max(gpu, &x_gpu, axes[0], keepdims, select_last_index).unwrap();
-        assert_eq!(got.shape(), reference.shape, "{label}");
-        let want: Vec<i32> = reference.output.iter().map(|&v| v as i32).collect();
-        compare_exact(&label, &got.read::<i32>(gpu).unwrap(), &want).assert_passed();
-    } else {
-        let got = reduce(gpu, kind, &x_gpu, axes, keepdims).unwrap();
-        assert_eq!(got.shape(), reference.shape, "{label}");
-        let values = got.read::<f32>(gpu).unwrap();
-        compare(
-            &label,
-            &values,
-            &reference.values(),
-            &reference.tolerances(),
-        )
-        .assert_passed();
-    }
+    let kind = match kind {
+        Reduction::ArgMax { select_last_index } => {
+            let got = arg_max(gpu, &x_gpu, axes[0], keepdims, select_last_index).unwrap();
+            assert_eq!(got.shape(), reference.shape, "{label}");
+            let want: Vec<i32> = reference.output.iter().map(|&v| v as i32).collect();
+            compare_exact(&label, &got.read::<i32>(gpu).unwrap(), &want).assert_passed();
+            return;
+        }
+        Reduction::Sum => ReduceKind::Sum,
+        Reduction::Mean => ReduceKind::Mean,
+        Reduction::Max => ReduceKind::Max,
+    };
+    let got = reduce(gpu, kind, &x_gpu, axes, keepdims).unwrap();
+    assert_eq!(got.shape(), reference.shape, "{label}");
+    let values = got.read::<f32>(gpu).unwrap();
+    compare(
+        &label,
+        &values,
+        &reference.values(),
+        &reference.tolerances(),
+    )
+    .assert_passed();
 }
 
 #[test]
@@ -61,7 +67,7 @@ fn every_axis_and_axis_list() {
     }
     for axis in -4..4 {
         for select_last_index in [false, true] {
-            let kind = ReduceKind::ArgMax { select_last_index };
+            let kind = Reduction::ArgMax { select_last_index };
             check(kind, &x, &shape, &[axis], axis % 2 == 0);
         }
     }
@@ -80,7 +86,7 @@ fn long_and_awkward_lengths() {
             check(kind, &x, &shape, &[0], true);
         }
         check(
-            ReduceKind::ArgMax {
+            Reduction::ArgMax {
                 select_last_index: false,
             },
             &x,
@@ -89,7 +95,7 @@ fn long_and_awkward_lengths() {
             false,
         );
         check(
-            ReduceKind::ArgMax {
+            Reduction::ArgMax {
                 select_last_index: true,
             },
             &x,
@@ -126,7 +132,7 @@ fn ties_nan_and_infinities() {
         check(kind, &x, &shape, &[0], true);
     }
     for select_last_index in [false, true] {
-        let kind = ReduceKind::ArgMax { select_last_index };
+        let kind = Reduction::ArgMax { select_last_index };
         check(kind, &x, &shape, &[1], false);
         check(kind, &x, &shape, &[0], true);
     }

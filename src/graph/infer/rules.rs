@@ -159,7 +159,8 @@ pub(super) fn output_types(inputs: &NodeInputs<'_>) -> Result<Vec<ValueType>> {
         | Op::Softmax { .. }
         | Op::LogSoftmax { .. }
         | Op::BatchNormalization { .. }
-        | Op::LayerNormalization { .. } => one(inputs.dtype(0)?, inputs.shape(0)?.to_vec()),
+        | Op::LayerNormalization { .. }
+        | Op::Lrn(_) => one(inputs.dtype(0)?, inputs.shape(0)?.to_vec()),
         Op::Dropout => {
             let data = ValueType::new(inputs.dtype(0)?, inputs.shape(0)?.to_vec());
             let mask = ValueType::new(DType::Bool, data.shape.clone());

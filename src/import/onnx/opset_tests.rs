@@ -382,3 +382,18 @@ fn constants_later_in_the_file_are_seen_by_converters() {
         [Some("c".into()), None, None, Some("sizes".into())]
     );
 }
+
+#[test]
+fn lrn_fills_its_defaults_and_requires_a_size() {
+    let lrn = node("LRN", &["x"], &["y"], vec![int("size", 5)]);
+    let graph = parse(&model(13, vec![lrn], vec![], &["y"])).unwrap();
+    let defaults = crate::ops::normalization::LrnAttrs {
+        size: 5,
+        alpha: 1e-4,
+        beta: 0.75,
+        bias: 1.0,
+    };
+    assert_eq!(graph.nodes[0].op, Op::Lrn(defaults));
+    let sizeless = node("LRN", &["x"], &["y"], vec![float("alpha", 0.1)]);
+    assert!(parse_error(&model(13, vec![sizeless], vec![], &["y"])).contains("'size'"));
+}

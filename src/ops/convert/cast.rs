@@ -3,11 +3,11 @@
 
 use crate::device::{Binding, Gpu};
 use crate::error::{Error, Result};
-use crate::graph::Op;
-use crate::ops::convert::{reference_node, CONVERT_CAST};
+use crate::ops::convert::CONVERT_CAST;
 use crate::ops::grid::{grid_for, ELEMENTWISE_WORKGROUP};
 use crate::ops::matmul::tiled::to_u32;
-use crate::tensor::{DType, GpuTensor, HostTensor};
+use crate::tensor::element::{elements, is_float, tensor_from_f64, tensor_from_i64};
+use crate::tensor::{DType, GpuTensor, HostTensor, TensorData};
 
 /// The dtypes Cast takes and gives on the GPU (Bool is stored as u8; i64 has no kernel).
 pub const GPU_CAST_DTYPES: [DType; 6] = [
@@ -33,14 +33,23 @@ struct CastParams {
     pad: [u32; 2],
 }
 
-/// The reference of Cast: the CPU backend's (numpy's `astype`).
+/// ONNX Cast of `x` to `to`, between every pair of dtypes, as numpy's `astype`: floats to
+/// integers truncate toward zero (saturating; NaN gives 0), integers wrap, anything non-zero is
+/// `true`.
 pub fn reference_cast(x: &HostTensor, to: DType) -> Result<HostTensor> {
-    reference_node(Op::Cast { to }, &[x])
+    if x.dtype() == to {
+        Ok(x.clone())
+    } else if is_float(x.dtype()) {
+        tensor_from_f64(to, x.shape(), x.to_f64_vec())
+    } else {
+        tensor_from_i64(to, x.shape(), x.to_i64_vec("Cast")?)
+    }
 }
 
-/// The reference of Not on a Bool tensor.
+/// ONNX Not of a Bool tensor; another dtype is an error.
 pub fn reference_not(x: &HostTensor) -> Result<HostTensor> {
-    reference_node(Op::Not, &[x])
+    let negated = elements::<bool>(x, "Not's input")?.iter().map(|&v| !v);
+    HostTensor::new(x.shape(), TensorData::Bool(negated.collect()))
 }
 
 /// The shader's kind code of a stored dtype (a bool input is its u8 storage, 0 or 1).
@@ -120,7 +129,6 @@ fn launch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::TensorData;
 
     #[test]
     fn references_follow_the_cpu_backend() {

@@ -4,18 +4,80 @@
 
 use crate::device::{Binding, Gpu};
 use crate::error::{Error, Result};
-use crate::graph::{CompareOp, Op};
-use crate::ops::convert::{reference_node, CONVERT_COMPARE};
-use crate::ops::elementwise::{broadcast_output_shape, broadcast_params};
+use crate::ops::convert::CONVERT_COMPARE;
+use crate::ops::elementwise::{broadcast_output_shape, broadcast_params, reference_offset};
 use crate::ops::grid::{grid_for, ELEMENTWISE_WORKGROUP};
-use crate::tensor::{DType, GpuTensor, HostTensor};
+use crate::tensor::element::is_float;
+use crate::tensor::shape::broadcast_strides;
+use crate::tensor::{DType, GpuTensor, HostTensor, TensorData};
+use std::cmp::Ordering;
+
+/// Element-wise comparisons, producing booleans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CompareOp {
+    /// `a == b`.
+    Equal,
+    /// `a < b`.
+    Less,
+    /// `a <= b`.
+    LessOrEqual,
+    /// `a > b`.
+    Greater,
+    /// `a >= b`.
+    GreaterOrEqual,
+}
 
 /// The input dtypes the GPU compares (both inputs alike).
 pub const GPU_COMPARE_DTYPES: [DType; 2] = [DType::F32, DType::I32];
 
-/// The reference of a comparison: the CPU backend's, a Bool tensor.
+impl CompareOp {
+    /// Whether the comparison holds for `ordering` (`None`: unordered, a NaN operand).
+    fn holds(self, ordering: Option<Ordering>) -> bool {
+        match self {
+            CompareOp::Equal => ordering == Some(Ordering::Equal),
+            CompareOp::Less => ordering == Some(Ordering::Less),
+            CompareOp::LessOrEqual => matches!(ordering, Some(Ordering::Less | Ordering::Equal)),
+            CompareOp::Greater => ordering == Some(Ordering::Greater),
+            CompareOp::GreaterOrEqual => {
+                matches!(ordering, Some(Ordering::Greater | Ordering::Equal))
+            }
+        }
+    }
+}
+
+/// `a op b` with numpy broadcasting, for two tensors of one dtype (any): a Bool tensor. NaN is
+/// unequal to everything and unordered, so every comparison with it is false.
 pub fn reference_compare(op: CompareOp, a: &HostTensor, b: &HostTensor) -> Result<HostTensor> {
-    reference_node(Op::Compare(op), &[a, b])
+    if a.dtype() != b.dtype() {
+        return Err(Error::DTypeMismatch {
+            op: "Compare",
+            expected: a.dtype(),
+            got: b.dtype(),
+        });
+    }
+    let shape = broadcast_output_shape("Compare", &[a.shape(), b.shape()])?;
+    let (a_strides, b_strides) = (
+        broadcast_strides(a.shape(), &shape),
+        broadcast_strides(b.shape(), &shape),
+    );
+    let pairs = (0..shape.iter().product()).map(|index| {
+        (
+            reference_offset(index, &shape, &a_strides),
+            reference_offset(index, &shape, &b_strides),
+        )
+    });
+    let values: Vec<bool> = if is_float(a.dtype()) {
+        let (x, y) = (a.to_f64_vec(), b.to_f64_vec());
+        pairs
+            .map(|(i, j)| op.holds(x[i].partial_cmp(&y[j])))
+            .collect()
+    } else {
+        let (x, y) = (a.to_i64_vec("Compare")?, b.to_i64_vec("Compare")?);
+        pairs
+            .map(|(i, j)| op.holds(Some(x[i].cmp(&y[j]))))
+            .collect()
+    };
+    HostTensor::new(&shape, TensorData::Bool(values))
 }
 
 /// The shader's `OP` code.
@@ -67,7 +129,6 @@ pub fn compare(gpu: &Gpu, op: CompareOp, a: &GpuTensor, b: &GpuTensor) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::TensorData;
 
     #[test]
     fn reference_compares_nan_false() {

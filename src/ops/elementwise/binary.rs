@@ -30,6 +30,41 @@ pub enum BinaryOp {
     Max,
 }
 
+/// An op ONNX defines over any number of broadcast inputs: Sum, Min, Max (folded left with their
+/// [`BinaryOp`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum VariadicOp {
+    /// ONNX Sum.
+    Sum,
+    /// ONNX Min.
+    Min,
+    /// ONNX Max.
+    Max,
+}
+
+impl VariadicOp {
+    /// Every variadic op.
+    pub const ALL: [VariadicOp; 3] = [VariadicOp::Sum, VariadicOp::Min, VariadicOp::Max];
+
+    /// The binary op folded over the inputs.
+    pub fn binary(self) -> BinaryOp {
+        match self {
+            VariadicOp::Sum => BinaryOp::Add,
+            VariadicOp::Min => BinaryOp::Min,
+            VariadicOp::Max => BinaryOp::Max,
+        }
+    }
+
+    /// The ONNX operator name.
+    pub fn name(self) -> &'static str {
+        match self {
+            VariadicOp::Sum => "Sum",
+            VariadicOp::Min => "Min",
+            VariadicOp::Max => "Max",
+        }
+    }
+}
+
 impl BinaryOp {
     /// Every binary op.
     pub const ALL: [BinaryOp; 7] = [

@@ -15,9 +15,9 @@ mod broadcast;
 mod select;
 mod unary;
 
-pub use binary::{binary, max, min, reference_binary, reference_variadic, BinaryOp};
-pub(crate) use broadcast::broadcast_params;
+pub use binary::{binary, max, min, reference_binary, reference_variadic, BinaryOp, VariadicOp};
 pub use broadcast::{broadcast_output_shape, MAX_RANK};
+pub(crate) use broadcast::{broadcast_params, reference_offset};
 pub use select::{reference_select, select};
 pub use unary::{activation, clip, reference_unary, unary, UnaryOp};
 

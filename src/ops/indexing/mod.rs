@@ -10,10 +10,9 @@
 
 use crate::device::{Binding, Gpu, ShaderProgram};
 use crate::error::{Error, Result};
-use crate::graph::Op;
-use crate::ops::convert::reference_node;
 use crate::ops::grid::{grid_for, ELEMENTWISE_WORKGROUP};
 use crate::ops::matmul::tiled::to_u32;
+use crate::tensor::element::{elements, with_element_type, HostElement};
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::{DType, GpuTensor, HostTensor};
 
@@ -48,31 +47,68 @@ struct GatherParams {
     pad: [u32; 3],
 }
 
-/// The reference of Gather: the CPU backend's (negative indices count from the end; others out
-/// of range are an error).
+/// Gather's output shape: `data_shape[..axis] ++ indices_shape ++ data_shape[axis + 1..]`
+/// (`axis` already non-negative).
+pub fn gather_shape(data_shape: &[usize], indices_shape: &[usize], axis: usize) -> Vec<usize> {
+    [&data_shape[..axis], indices_shape, &data_shape[axis + 1..]].concat()
+}
+
+/// `indices` (any integer dtype) wrapped into `[0, extent)`: negative ones count from the end;
+/// one still outside is an [`Error::InvalidArgument`].
+fn wrapped_indices(indices: &HostTensor, extent: usize) -> Result<Vec<usize>> {
+    let wrap = |index: i64| {
+        let position = if index < 0 {
+            index + extent as i64
+        } else {
+            index
+        };
+        usize::try_from(position)
+            .ok()
+            .filter(|&position| position < extent)
+            .ok_or_else(|| Error::InvalidArgument {
+                op: "Gather",
+                detail: format!("index {index} is out of range for an axis of extent {extent}"),
+            })
+    };
+    indices
+        .to_i64_vec("Gather")?
+        .into_iter()
+        .map(wrap)
+        .collect()
+}
+
+/// ONNX Gather of `data` (any dtype) by integer `indices` along `axis`: negative indices count
+/// from the end; one out of range is an [`Error::InvalidArgument`].
 pub fn reference_gather(data: &HostTensor, indices: &HostTensor, axis: i64) -> Result<HostTensor> {
-    reference_node(Op::Gather { axis }, &[data, indices])
+    let axis = normalize_axis("Gather", axis, data.shape().len())?;
+    let extent = data.shape()[axis];
+    let positions = wrapped_indices(indices, extent)?;
+    let outer: usize = data.shape()[..axis].iter().product();
+    let inner: usize = data.shape()[axis + 1..].iter().product();
+    let shape = gather_shape(data.shape(), indices.shape(), axis);
+    let gathered = with_element_type!(data.dtype(), T => {
+        let values = elements::<T>(data, "Gather data")?;
+        let mut output = Vec::with_capacity(outer * positions.len() * inner);
+        for block in 0..outer {
+            for &position in &positions {
+                let start = (block * extent + position) * inner;
+                output.extend_from_slice(&values[start..start + inner]);
+            }
+        }
+        T::into_data(output)
+    });
+    HostTensor::new(&shape, gathered)
 }
 
 /// Constant `indices` wrapped into `[0, extent)`, as an i32 device tensor of their shape; an
 /// [`Error::InvalidArgument`] for one out of range.
 fn upload_constant_indices(gpu: &Gpu, indices: &HostTensor, extent: usize) -> Result<GpuTensor> {
-    let wrapped = indices
-        .to_i64_vec("Gather")?
-        .into_iter()
-        .map(|index| {
-            let position = if index < 0 {
-                index + extent as i64
-            } else {
-                index
-            };
-            (0..extent as i64)
-                .contains(&position)
-                .then_some(position as i32)
-                .ok_or_else(|| Error::InvalidArgument {
-                    op: "Gather",
-                    detail: format!("index {index} is out of range for an axis of extent {extent}"),
-                })
+    let wrapped = (wrapped_indices(indices, extent)?.into_iter())
+        .map(|position| {
+            i32::try_from(position).map_err(|_| Error::InvalidArgument {
+                op: "Gather",
+                detail: format!("index {position} does not fit the GPU's i32 indices"),
+            })
         })
         .collect::<Result<Vec<i32>>>()?;
     GpuTensor::upload(gpu, indices.shape(), &wrapped)
@@ -110,12 +146,7 @@ pub fn gather(
             tensor
         }
     };
-    let shape = [
-        &data.shape()[..axis],
-        indices.shape(),
-        &data.shape()[axis + 1..],
-    ]
-    .concat();
+    let shape = gather_shape(data.shape(), indices.shape(), axis);
     let output = GpuTensor::uninit(gpu, &shape, data.dtype())?;
     let count: usize = shape.iter().product();
     if count == 0 {

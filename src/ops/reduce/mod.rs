@@ -33,9 +33,32 @@ pub const PROGRAMS: &[&ShaderProgram] = &[&REDUCE];
 /// Kept or reduced axes after coalescing, at most this many of each.
 const MAX_RANK: usize = 8;
 
-/// What a reduction computes.
+/// What a reduction op of the graph computes over its axes (ArgMax is its own op:
+/// [`Reduction::ArgMax`] only for the kernel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReduceKind {
+    /// ReduceSum (empty: 0).
+    Sum,
+    /// ReduceMean (empty: NaN).
+    Mean,
+    /// ReduceMax (empty: -inf); NaN wins.
+    Max,
+}
+
+impl From<ReduceKind> for Reduction {
+    fn from(kind: ReduceKind) -> Self {
+        match kind {
+            ReduceKind::Sum => Reduction::Sum,
+            ReduceKind::Mean => Reduction::Mean,
+            ReduceKind::Max => Reduction::Max,
+        }
+    }
+}
+
+/// What the reduction kernel and its reference compute: a [`ReduceKind`] over axes, or ArgMax
+/// along one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
     /// ReduceSum (empty: 0).
     Sum,
     /// ReduceMean (empty: NaN).
@@ -50,23 +73,23 @@ pub enum ReduceKind {
     },
 }
 
-impl ReduceKind {
+impl Reduction {
     /// The code `reduce.wgsl` switches on.
     pub fn code(self) -> u32 {
         match self {
-            ReduceKind::Sum => 0,
-            ReduceKind::Mean => 1,
-            ReduceKind::Max => 2,
-            ReduceKind::ArgMax { .. } => 3,
+            Reduction::Sum => 0,
+            Reduction::Mean => 1,
+            Reduction::Max => 2,
+            Reduction::ArgMax { .. } => 3,
         }
     }
 
     fn name(self) -> &'static str {
         match self {
-            ReduceKind::Sum => "ReduceSum",
-            ReduceKind::Mean => "ReduceMean",
-            ReduceKind::Max => "ReduceMax",
-            ReduceKind::ArgMax { .. } => "ArgMax",
+            Reduction::Sum => "ReduceSum",
+            Reduction::Mean => "ReduceMean",
+            Reduction::Max => "ReduceMax",
+            Reduction::ArgMax { .. } => "ArgMax",
         }
     }
 }
@@ -179,10 +202,10 @@ fn params(plan: &ReducePlan) -> Result<ReduceParams> {
     Ok(params)
 }
 
-fn launch(gpu: &Gpu, kind: ReduceKind, x: &GpuTensor, plan: &ReducePlan) -> Result<GpuTensor> {
+fn launch(gpu: &Gpu, kind: Reduction, x: &GpuTensor, plan: &ReducePlan) -> Result<GpuTensor> {
     x.expect_dtype(kind.name(), DType::F32)?;
     let dtype = match kind {
-        ReduceKind::ArgMax { .. } => DType::I32,
+        Reduction::ArgMax { .. } => DType::I32,
         _ => DType::F32,
     };
     let output = GpuTensor::uninit(gpu, &plan.output_shape, dtype)?;
@@ -192,7 +215,7 @@ fn launch(gpu: &Gpu, kind: ReduceKind, x: &GpuTensor, plan: &ReducePlan) -> Resu
     let params = params(plan)?;
     let select_last = matches!(
         kind,
-        ReduceKind::ArgMax {
+        Reduction::ArgMax {
             select_last_index: true
         }
     );
@@ -213,11 +236,11 @@ fn launch(gpu: &Gpu, kind: ReduceKind, x: &GpuTensor, plan: &ReducePlan) -> Resu
 /// ReduceSum, ReduceMean or ReduceMax (`kind`) of `x` over `axes` (empty: all axes).
 ///
 /// ```no_run
-/// # use kiln::{device::Gpu, tensor::GpuTensor, ops::reduce::{reduce, ReduceKind}};
+/// # use kiln::{device::Gpu, tensor::GpuTensor, ops::reduce::{reduce, Reduction}};
 /// # fn main() -> kiln::Result<()> {
 /// let gpu = Gpu::from_env()?;
 /// let x = GpuTensor::upload(&gpu, &[2, 3], &[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0])?;
-/// let means = reduce(&gpu, ReduceKind::Mean, &x, &[-1], true)?;
+/// let means = reduce(&gpu, Reduction::Mean, &x, &[-1], true)?;
 /// assert_eq!(means.shape(), [2, 1]);
 /// assert_eq!(means.read::<f32>(&gpu)?, vec![2.0, 5.0]);
 /// # Ok(()) }
@@ -229,12 +252,7 @@ pub fn reduce(
     axes: &[i64],
     keepdims: bool,
 ) -> Result<GpuTensor> {
-    if let ReduceKind::ArgMax { .. } = kind {
-        return Err(Error::InvalidArgument {
-            op: "reduce",
-            detail: "ArgMax reduces one axis: call arg_max".into(),
-        });
-    }
+    let kind = Reduction::from(kind);
     let plan = ReducePlan::new(kind.name(), x.shape(), axes, keepdims)?;
     launch(gpu, kind, x, &plan)
 }
@@ -254,18 +272,19 @@ pub fn arg_max(
             detail: format!("axis {axis} of {:?} is empty", x.shape()),
         });
     }
-    launch(gpu, ReduceKind::ArgMax { select_last_index }, x, &plan)
+    launch(gpu, Reduction::ArgMax { select_last_index }, x, &plan)
 }
 
 /// The reference of `kind` on `x` (of `shape`) over `axes`, in f64 with derived error bounds
 /// (ArgMax: the indices as f64, bound 0).
 pub fn reference_reduce(
-    kind: ReduceKind,
+    kind: impl Into<Reduction>,
     x: &[f32],
     shape: &[usize],
     axes: &[i64],
     keepdims: bool,
 ) -> Result<ElementwiseReference> {
+    let kind = kind.into();
     let plan = ReducePlan::new(kind.name(), shape, axes, keepdims)?;
     Ok(reference::reference_reduce(kind, x, &plan))
 }
@@ -293,7 +312,7 @@ mod tests {
     fn reference_ties_nan_and_empty() {
         let x = [1.0, 3.0, 3.0, f32::NAN, 2.0, f32::NAN];
         let first = reference_reduce(
-            ReduceKind::ArgMax {
+            Reduction::ArgMax {
                 select_last_index: false,
             },
             &x,
@@ -304,7 +323,7 @@ mod tests {
         .unwrap();
         assert_eq!(first.output, vec![1.0, 0.0]);
         let last = reference_reduce(
-            ReduceKind::ArgMax {
+            Reduction::ArgMax {
                 select_last_index: true,
             },
             &x,
@@ -314,9 +333,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(last.output, vec![2.0, 2.0]);
-        let max = reference_reduce(ReduceKind::Max, &x, &[2, 3], &[0], true).unwrap();
+        let max = reference_reduce(Reduction::Max, &x, &[2, 3], &[0], true).unwrap();
         assert!(max.output[0].is_nan() && max.output[1] == 3.0 && max.output[2].is_nan());
-        let empty = reference_reduce(ReduceKind::Mean, &[], &[0, 2], &[0], false).unwrap();
+        let empty = reference_reduce(Reduction::Mean, &[], &[0, 2], &[0], false).unwrap();
         assert!(empty.output.iter().all(|v| v.is_nan()));
     }
 }

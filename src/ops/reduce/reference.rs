@@ -2,17 +2,17 @@
 //! error bound of the f32 kernel.
 
 use crate::ops::elementwise::{ElementwiseReference, ULP, UNIT_ROUNDOFF};
-use crate::ops::reduce::{ReduceKind, ReducePlan};
+use crate::ops::reduce::{ReducePlan, Reduction};
 
 /// A sum of n terms in f32, in any order, is within (n - 1)·u/(1 - (n - 1)·u)·Σ|xᵢ| of the exact
 /// sum (Higham, *Accuracy and Stability of Numerical Algorithms*, §4.2); (n + 2)·u·Σ|xᵢ| bounds it
 /// for every n the kernel accepts. Mean divides by n (2.5 ULP); Max and ArgMax are exact.
-fn bound(kind: ReduceKind, count: usize, magnitude: f64, y: f64) -> f64 {
+fn bound(kind: Reduction, count: usize, magnitude: f64, y: f64) -> f64 {
     let sum_error = (count as f64 + 2.0) * UNIT_ROUNDOFF * magnitude;
     match kind {
-        ReduceKind::Sum => sum_error,
-        ReduceKind::Mean => sum_error / count as f64 + 2.5 * ULP * y.abs(),
-        ReduceKind::Max | ReduceKind::ArgMax { .. } => 0.0,
+        Reduction::Sum => sum_error,
+        Reduction::Mean => sum_error / count as f64 + 2.5 * ULP * y.abs(),
+        Reduction::Max | Reduction::ArgMax { .. } => 0.0,
     }
 }
 
@@ -20,7 +20,7 @@ fn bound(kind: ReduceKind, count: usize, magnitude: f64, y: f64) -> f64 {
 /// bounds. NaN is the largest value for Max and ArgMax; an empty reduction gives 0 (Sum),
 /// NaN (Mean) or -inf (Max).
 pub(crate) fn reference_reduce(
-    kind: ReduceKind,
+    kind: Reduction,
     x: &[f32],
     plan: &ReducePlan,
 ) -> ElementwiseReference {
@@ -56,7 +56,7 @@ pub(crate) fn reference_reduce(
                 let tie = (value.is_nan() && held.is_nan()) || value == held;
                 let last = matches!(
                     kind,
-                    ReduceKind::ArgMax {
+                    Reduction::ArgMax {
                         select_last_index: true
                     }
                 );
@@ -74,10 +74,10 @@ pub(crate) fn reference_reduce(
     };
     for out in 0..outputs {
         let y = match kind {
-            ReduceKind::Sum => sums[out],
-            ReduceKind::Mean => sums[out] / reduced_count as f64,
-            ReduceKind::Max => best[out].map_or(f64::NEG_INFINITY, |(value, _)| value),
-            ReduceKind::ArgMax { .. } => best[out].map_or(0.0, |(_, index)| index as f64),
+            Reduction::Sum => sums[out],
+            Reduction::Mean => sums[out] / reduced_count as f64,
+            Reduction::Max => best[out].map_or(f64::NEG_INFINITY, |(value, _)| value),
+            Reduction::ArgMax { .. } => best[out].map_or(0.0, |(_, index)| index as f64),
         };
         reference.output.push(y);
         let finite = y.is_finite() && magnitudes[out].is_finite();

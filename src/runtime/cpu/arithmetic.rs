@@ -6,7 +6,7 @@
 //! is an error, Pow takes non-negative integer exponents.
 
 use crate::error::Result;
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::Activation;
 use crate::runtime::cpu::args::{
     bad_value, expect_arity, expect_same_dtype, invalid, optional_non_empty, required, scalar_f64,
@@ -52,11 +52,11 @@ pub(super) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Sum (`Add`), Min and Max folded left over any number of broadcast inputs.
-pub(super) fn variadic(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(super) fn variadic(op: VariadicOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, usize::MAX)?;
     let mut folded = required(inputs, 0)?.clone();
     for index in 1..inputs.len() {
-        folded = apply_binary(op, &folded, required(inputs, index)?)?;
+        folded = apply_binary(op.binary(), &folded, required(inputs, index)?)?;
     }
     Ok(vec![folded])
 }
@@ -250,13 +250,13 @@ mod tests {
         let a = f32s(&[2], &[1.0, 5.0]);
         let b = f32s(&[1], &[3.0]);
         let c = f32s(&[2, 1], &[0.0, f32::NAN]);
-        let max = variadic(BinaryOp::Max, &[Some(&a), Some(&b), Some(&c)]).unwrap();
+        let max = variadic(VariadicOp::Max, &[Some(&a), Some(&b), Some(&c)]).unwrap();
         let values = max[0].as_f32().unwrap();
         assert_eq!(&values[..2], &[3.0, 5.0]);
         assert!(values[2..].iter().all(|v| v.is_nan()));
-        let single = variadic(BinaryOp::Add, &[Some(&a)]).unwrap();
+        let single = variadic(VariadicOp::Sum, &[Some(&a)]).unwrap();
         assert_eq!(single[0], a);
-        assert!(variadic(BinaryOp::Add, &[]).is_err());
+        assert!(variadic(VariadicOp::Sum, &[]).is_err());
     }
 
     #[test]

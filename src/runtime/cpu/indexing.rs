@@ -2,6 +2,7 @@
 //! the pass-through Identity and Dropout (inference mode).
 
 use crate::error::Result;
+use crate::ops::indexing::{gather_shape, reference_gather};
 use crate::runtime::cpu::args::{
     bad_value, expect_arity, expect_same_dtype, integer_values, invalid, optional, output_len,
     required, scalar_f64, unsupported, Inputs,
@@ -19,47 +20,10 @@ use crate::tensor::{HostTensor, TensorData};
 pub(super) fn gather(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let (data, indices) = (required(inputs, 0)?, required(inputs, 1)?);
-    let axis = normalize_axis("", axis, data.shape().len())?;
-    let extent = data.shape()[axis];
-    let positions = integer_values(indices, "indices")?
-        .into_iter()
-        .map(|index| {
-            let position = if index < 0 {
-                index + extent as i64
-            } else {
-                index
-            };
-            usize::try_from(position)
-                .ok()
-                .filter(|&position| position < extent)
-                .ok_or_else(|| {
-                    bad_value(format!(
-                        "index {index} is out of range for axis {axis} of extent {extent}"
-                    ))
-                })
-        })
-        .collect::<Result<Vec<usize>>>()?;
-    let outer: usize = data.shape()[..axis].iter().product();
-    let inner: usize = data.shape()[axis + 1..].iter().product();
-    let shape = [
-        &data.shape()[..axis],
-        indices.shape(),
-        &data.shape()[axis + 1..],
-    ]
-    .concat();
-    output_len(&shape)?;
-    let gathered = with_element_type!(data.dtype(), T => {
-        let values = elements::<T>(data, "data")?;
-        let mut output = Vec::with_capacity(outer * positions.len() * inner);
-        for block in 0..outer {
-            for &position in &positions {
-                let start = (block * extent + position) * inner;
-                output.extend_from_slice(&values[start..start + inner]);
-            }
-        }
-        T::into_data(output)
-    });
-    Ok(vec![HostTensor::new(&shape, gathered)?])
+    integer_values(indices, "indices")?;
+    let normalized = normalize_axis("", axis, data.shape().len())?;
+    output_len(&gather_shape(data.shape(), indices.shape(), normalized))?;
+    Ok(vec![reference_gather(data, indices, axis)?])
 }
 
 /// Shape: the input's extents from `start` to `end` (negative count from the end; both clamped

@@ -3,50 +3,26 @@
 //! unequal and unordered); Where selects between two inputs of any shared dtype.
 
 use crate::error::Result;
-use crate::graph::CompareOp;
-use crate::runtime::cpu::args::{expect_arity, expect_same_dtype, required, Inputs};
+use crate::ops::convert::{reference_cast, reference_compare, reference_not, CompareOp};
+use crate::runtime::cpu::args::{expect_arity, expect_same_dtype, output_len, required, Inputs};
 use crate::runtime::cpu::broadcast::broadcast_offsets;
-use crate::runtime::cpu::element::{
-    elements, is_float, tensor_from_f64, tensor_from_i64, with_element_type, HostElement,
-};
+use crate::runtime::cpu::element::{elements, with_element_type, HostElement};
+use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, HostTensor, TensorData};
-use std::cmp::Ordering;
 
-/// `a op b`, broadcast, as booleans.
+/// `a op b`, broadcast, as booleans ([`reference_compare`]).
 pub(super) fn compare(op: CompareOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let (a, b) = (required(inputs, 0)?, required(inputs, 1)?);
     expect_same_dtype(a, b, "input 1")?;
-    let (shape, offsets) = broadcast_offsets(&[a.shape(), b.shape()])?;
-    let pairs = offsets[0].iter().zip(&offsets[1]);
-    let holds = |ordering: Option<Ordering>| match op {
-        CompareOp::Equal => ordering == Some(Ordering::Equal),
-        CompareOp::Less => ordering == Some(Ordering::Less),
-        CompareOp::LessOrEqual => matches!(ordering, Some(Ordering::Less | Ordering::Equal)),
-        CompareOp::Greater => ordering == Some(Ordering::Greater),
-        CompareOp::GreaterOrEqual => {
-            matches!(ordering, Some(Ordering::Greater | Ordering::Equal))
-        }
-    };
-    let values: Vec<bool> = if is_float(a.dtype()) {
-        let (x, y) = (a.to_f64_vec(), b.to_f64_vec());
-        pairs
-            .map(|(&i, &j)| holds(x[i].partial_cmp(&y[j])))
-            .collect()
-    } else {
-        let (x, y) = (a.to_i64_vec("")?, b.to_i64_vec("")?);
-        pairs.map(|(&i, &j)| holds(Some(x[i].cmp(&y[j])))).collect()
-    };
-    Ok(vec![HostTensor::new(&shape, TensorData::Bool(values))?])
+    output_len(&broadcast_shapes("", a.shape(), b.shape())?)?;
+    Ok(vec![reference_compare(op, a, b)?])
 }
 
-/// Logical Not of a boolean tensor.
+/// Logical Not of a boolean tensor ([`reference_not`]).
 pub(super) fn not(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
-    let x = required(inputs, 0)?;
-    let values = elements::<bool>(x, "input 0")?;
-    let negated = values.iter().map(|&v| !v).collect();
-    Ok(vec![HostTensor::new(x.shape(), TensorData::Bool(negated))?])
+    Ok(vec![reference_not(required(inputs, 0)?)?])
 }
 
 /// Where `(condition, x, y)`: `condition ? x : y`, all three broadcast.
@@ -80,19 +56,10 @@ fn select_elements<T: HostElement>(
     Ok(T::into_data(chosen))
 }
 
-/// Cast to `to`, between every pair of dtypes, as numpy's `astype`: floats to integers truncate
-/// toward zero (saturating; NaN gives 0), integers wrap, anything non-zero is `true`.
+/// Cast to `to` ([`reference_cast`]: numpy's `astype`).
 pub(super) fn cast(to: DType, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
-    let x = required(inputs, 0)?;
-    let output = if x.dtype() == to {
-        x.clone()
-    } else if is_float(x.dtype()) {
-        tensor_from_f64(to, x.shape(), x.to_f64_vec())?
-    } else {
-        tensor_from_i64(to, x.shape(), x.to_i64_vec("")?)?
-    };
-    Ok(vec![output])
+    Ok(vec![reference_cast(required(inputs, 0)?, to)?])
 }
 
 #[cfg(test)]

@@ -29,7 +29,6 @@ mod args;
 mod arithmetic;
 mod broadcast;
 mod conv;
-mod element;
 mod indexing;
 mod layout;
 mod logic;
@@ -50,7 +49,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Node, Op};
 use crate::ops::gemm::GemmOptions;
 use crate::ops::pooling::PoolKind;
-use crate::tensor::HostTensor;
+use crate::tensor::{element, HostTensor};
 use args::Inputs;
 pub use run::run_graph;
 
@@ -101,6 +100,7 @@ fn dispatch(node: &Node, inputs: Inputs) -> Result<Vec<HostTensor>> {
         Op::LayerNormalization { axis, epsilon } => {
             normalize::layer_normalization(*axis, *epsilon, inputs)
         }
+        Op::Lrn(attrs) => normalize::lrn(attrs, inputs),
         Op::Softmax { axis, coerce_2d } => normalize::softmax(*axis, *coerce_2d, false, inputs),
         Op::LogSoftmax { axis, coerce_2d } => normalize::softmax(*axis, *coerce_2d, true, inputs),
         Op::Reduce {

@@ -1,11 +1,13 @@
 //! Normalizations of f32 and f16 tensors through their references: BatchNormalization (inference)
-//! by [`reference_batchnorm`], LayerNormalization by [`reference_layernorm`], Softmax and
+//! by [`reference_batchnorm`], LayerNormalization by [`reference_layernorm`], LRN by
+//! [`reference_lrn`], Softmax and
 //! LogSoftmax by [`reference_softmax`] (with opset < 13's `coerce_2d`: the input viewed as
 //! `[outer, rest]` at `axis` and normalized over everything from `axis` on).
 
 use crate::error::Result;
 use crate::ops::normalization::{
-    reference_batchnorm, reference_layernorm, BatchNormParams, LayerNormOptions,
+    reference_batchnorm, reference_layernorm, reference_lrn, BatchNormParams, LayerNormOptions,
+    LrnAttrs,
 };
 use crate::ops::softmax::reference_softmax;
 use crate::runtime::cpu::args::{
@@ -61,6 +63,18 @@ pub(super) fn layer_normalization(
         bias.as_deref(),
         &LayerNormOptions { axis, epsilon },
     )?;
+    Ok(vec![tensor_from_f64(
+        x.dtype(),
+        x.shape(),
+        reference.output,
+    )?])
+}
+
+/// LRN `(x)` of an f32 or f16 `[N, C, ...]` tensor ([`reference_lrn`]).
+pub(super) fn lrn(attrs: &LrnAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
+    expect_arity(inputs, 1, 1)?;
+    let x = required(inputs, 0)?;
+    let reference = reference_lrn(&float_values(x, "X")?, x.shape(), attrs)?;
     Ok(vec![tensor_from_f64(
         x.dtype(),
         x.shape(),

@@ -3,9 +3,9 @@
 //! `noop_with_empty_axes`), reduced axes kept as 1 with `keepdims`. ArgMax gives i64 indices.
 
 use crate::error::Result;
-use crate::ops::reduce::{reference_reduce, ReduceKind};
+use crate::ops::reduce::{reference_reduce, ReduceKind, Reduction};
 use crate::runtime::cpu::args::{
-    bad_value, expect_arity, float_values, integer_values, invalid, optional, required, Inputs,
+    bad_value, expect_arity, float_values, integer_values, optional, required, Inputs,
 };
 use crate::runtime::cpu::element::tensor_from_f64;
 use crate::tensor::shape::normalize_axis;
@@ -19,11 +19,6 @@ pub(super) fn reduce(
     inputs: Inputs,
 ) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 2)?;
-    if matches!(kind, ReduceKind::ArgMax { .. }) {
-        return Err(invalid(
-            "a Reduce node cannot compute ArgMax (Op::ArgMax does)",
-        ));
-    }
     let x = required(inputs, 0)?;
     let axes = match optional(inputs, 1) {
         Some(axes) => integer_values(axes, "axes")?,
@@ -59,7 +54,7 @@ pub(super) fn arg_max(
             x.shape()
         )));
     }
-    let kind = ReduceKind::ArgMax { select_last_index };
+    let kind = Reduction::ArgMax { select_last_index };
     let reference = reference_reduce(kind, &values, x.shape(), &[axis], keepdims)?;
     let indices = reference.output.iter().map(|&index| index as i64).collect();
     Ok(vec![HostTensor::from_i64(&reference.shape, indices)?])

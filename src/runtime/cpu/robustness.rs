@@ -7,8 +7,9 @@ use crate::check::SeededRng;
 use crate::graph::{
     AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Node, Op, PoolAttrs, ResizeAttrs,
 };
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::Activation;
@@ -64,10 +65,11 @@ pub(super) fn variant(op: &Op) -> usize {
         Op::Range => 40,
         Op::Identity => 41,
         Op::Dropout => 42,
+        Op::Lrn(_) => 43,
     }
 }
 
-pub(super) const VARIANTS: usize = 43;
+pub(super) const VARIANTS: usize = 44;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -103,11 +105,8 @@ pub(super) fn sample_ops() -> Vec<Op> {
             .iter()
             .map(|&a| Op::Unary(UnaryOp::Activation(a))),
     );
-    ops.extend(
-        BinaryOp::ALL
-            .iter()
-            .flat_map(|&op| [Op::Binary(op), Op::Variadic(op)]),
-    );
+    ops.extend(BinaryOp::ALL.map(Op::Binary));
+    ops.extend(VariadicOp::ALL.map(Op::Variadic));
     ops.extend(DType::ALL.iter().map(|&to| Op::Cast { to }));
     ops.extend([CompareOp::Equal, CompareOp::Less, CompareOp::GreaterOrEqual].map(Op::Compare));
     let transpose = |output_shape: Vec<usize>, auto_pad| {
@@ -158,6 +157,12 @@ pub(super) fn sample_ops() -> Vec<Op> {
             axis: -1,
             epsilon: 1e-5,
         },
+        Op::Lrn(LrnAttrs {
+            size: 2,
+            alpha: 1e-4,
+            beta: 0.75,
+            bias: 1.0,
+        }),
         Op::Softmax {
             axis: 1,
             coerce_2d: true,

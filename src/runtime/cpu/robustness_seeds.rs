@@ -66,6 +66,7 @@ fn seed_inputs(op: &Op) -> Vec<HostTensor> {
             vec![f(&[1, 2, 3, 3]), f(&[2]), f(&[2]), f(&[2]), positive]
         }
         Op::LayerNormalization { .. } => vec![f(&[2, 3]), f(&[3]), f(&[3])],
+        Op::Lrn(_) => vec![f(&[1, 3, 2])],
         Op::Resize(_) => vec![f(&[1, 2, 3, 3]), f(&[0]), int(F32, &[1.0, 1.0, 2.0, 0.5])],
         Op::Concat { .. } => vec![f(&[2, 3]), f(&[2, 1])],
         Op::Split { .. } => vec![f(&[4, 2]), int(I64, &[1.0, 3.0])],

@@ -3,7 +3,7 @@
 //! the kernel's epilogue.
 
 use crate::error::Result;
-use crate::graph::{ConvAttrs, ConvTransposeAttrs, Op, PoolAttrs};
+use crate::graph::{ConvAttrs, ConvTransposeAttrs, PoolAttrs};
 use crate::ops::conv::geometry::{resolve_auto_pads, ConvGeometry};
 use crate::ops::conv::{
     conv2d_f16, conv2d_f32, conv2d_q8, conv_transpose2d_f32, Conv2dParams, ConvTranspose2dParams,
@@ -14,23 +14,14 @@ use crate::ops::pooling::{self, Pool2dOptions};
 use crate::runtime::gpu::args::{Args, Constants};
 use crate::tensor::{DType, GpuTensor, Q8Weights, TensorData};
 
-/// Runs the convolution or pool `args.node` holds; `None` for other ops.
-pub(super) fn eval(args: &Args<'_>) -> Option<Result<GpuTensor>> {
-    let result = match &args.node.op {
-        Op::Conv(attrs) => conv(args, attrs),
-        Op::ConvTranspose(attrs) => conv_transpose(args, attrs),
-        Op::QLinearConv(attrs) => qlinear_conv(args, attrs),
-        Op::MaxPool(attrs) => pool(args, attrs, true),
-        Op::AveragePool(attrs) => pool(args, attrs, false),
-        Op::GlobalAveragePool => args
-            .tensor_of(0, &[DType::F32])
-            .and_then(|x| pooling::global_average_pool(args.gpu, x)),
-        Op::GlobalMaxPool => args
-            .tensor_of(0, &[DType::F32])
-            .and_then(|x| pooling::global_max_pool(args.gpu, x)),
-        _ => return None,
-    };
-    Some(result)
+/// GlobalAveragePool or GlobalMaxPool (`max`) of an f32 NCHW tensor.
+pub(super) fn global_pool(args: &Args<'_>, max: bool) -> Result<GpuTensor> {
+    let x = args.tensor_of(0, &[DType::F32])?;
+    if max {
+        pooling::global_max_pool(args.gpu, x)
+    } else {
+        pooling::global_average_pool(args.gpu, x)
+    }
 }
 
 /// `[H, W]` of an NCHW shape, or Unsupported for other ranks (kiln runs 2-D convolutions).
@@ -72,7 +63,8 @@ fn conv_params(
     })
 }
 
-fn conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTensor> {
+/// Conv of f32 or f16, bias and fused activation in the epilogue.
+pub(super) fn conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &[DType::F32, DType::F16])?;
     let w = args.tensor_of(1, &[x.dtype()])?;
     let bias = args.optional_tensor(2)?;
@@ -86,7 +78,8 @@ fn conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTensor> {
     }
 }
 
-fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Result<GpuTensor> {
+/// ConvTranspose of f32.
+pub(super) fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &[DType::F32])?;
     let w = args.tensor_of(1, &[DType::F32])?;
     let bias = args.optional_tensor(2)?;
@@ -106,7 +99,7 @@ fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Result<GpuTens
 /// QLinearConv with int8 input and output, per-tensor input and output quantization, and a
 /// constant int8 weight with zero point 0 (per-tensor or per-channel scales). The weight is
 /// repacked and uploaded on each call.
-fn qlinear_conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTensor> {
+pub(super) fn qlinear_conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &[DType::I8])?;
     let scalar =
         |index: usize, what: &str| -> Result<f64> { Ok(args.scalar(index, what)?.unwrap_or(0.0)) };
@@ -164,7 +157,8 @@ fn q8_conv_weights(args: &Args<'_>) -> Result<GpuQ8ConvWeights> {
     GpuQ8ConvWeights::upload(args.gpu, &q8, shape)
 }
 
-fn pool(args: &Args<'_>, attrs: &PoolAttrs, max: bool) -> Result<GpuTensor> {
+/// MaxPool (`max`) or AveragePool of f32 or f16.
+pub(super) fn pool(args: &Args<'_>, attrs: &PoolAttrs, max: bool) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &[DType::F32, DType::F16])?;
     let input = spatial(args, x.shape())?;
     let pads = resolve_auto_pads(

@@ -3,36 +3,36 @@
 //! initializer (i32 or i64, range-checked before launch), else from an i32 device tensor.
 
 use crate::error::Result;
-use crate::graph::Op;
-use crate::ops::convert::{self, GPU_CAST_DTYPES, GPU_COMPARE_DTYPES};
+use crate::ops::convert::{self, CompareOp, GPU_CAST_DTYPES, GPU_COMPARE_DTYPES};
 use crate::ops::indexing::{self, GatherIndices};
 use crate::runtime::gpu::args::Args;
 use crate::runtime::gpu::layout::LAYOUT_DTYPES;
 use crate::tensor::{DType, GpuTensor};
 
-/// Runs the op `args.node` holds when it belongs here; `None` otherwise.
-pub(super) fn eval(args: &Args<'_>) -> Option<Result<GpuTensor>> {
-    let gpu = args.gpu;
-    let result = match &args.node.op {
-        Op::Cast { to } => args.check_dtype(*to, &GPU_CAST_DTYPES).and_then(|()| {
-            let x = args.tensor_of(0, &GPU_CAST_DTYPES)?;
-            convert::cast(gpu, x, *to)
-        }),
-        Op::Not => args
-            .tensor_of(0, &[DType::U8])
-            .and_then(|x| convert::not(gpu, x)),
-        Op::Compare(op) => args.tensor_of(0, &GPU_COMPARE_DTYPES).and_then(|a| {
-            let b = args.tensor_of(1, &[a.dtype()])?;
-            convert::compare(gpu, *op, a, b)
-        }),
-        Op::Gather { axis } => args.tensor_of(0, &LAYOUT_DTYPES).and_then(|data| {
-            let indices = match args.values().get(1).copied().flatten() {
-                Some(host) => GatherIndices::Constant(host),
-                None => GatherIndices::Device(args.tensor_of(1, &[DType::I32])?),
-            };
-            indexing::gather(gpu, data, indices, *axis)
-        }),
-        _ => return None,
+/// Cast to `to` (f32, f16, i32, i8, u8, bool).
+pub(super) fn cast(args: &Args<'_>, to: DType) -> Result<GpuTensor> {
+    args.check_dtype(to, &GPU_CAST_DTYPES)?;
+    convert::cast(args.gpu, args.tensor_of(0, &GPU_CAST_DTYPES)?, to)
+}
+
+/// Not of a bool (u8) tensor.
+pub(super) fn not(args: &Args<'_>) -> Result<GpuTensor> {
+    convert::not(args.gpu, args.tensor_of(0, &[DType::U8])?)
+}
+
+/// A broadcast comparison of two f32 or two i32 tensors.
+pub(super) fn compare(args: &Args<'_>, op: CompareOp) -> Result<GpuTensor> {
+    let a = args.tensor_of(0, &GPU_COMPARE_DTYPES)?;
+    let b = args.tensor_of(1, &[a.dtype()])?;
+    convert::compare(args.gpu, op, a, b)
+}
+
+/// Gather along `axis`, indices from the host when constant, else an i32 device tensor.
+pub(super) fn gather(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
+    let data = args.tensor_of(0, &LAYOUT_DTYPES)?;
+    let indices = match args.values().get(1).copied().flatten() {
+        Some(host) => GatherIndices::Constant(host),
+        None => GatherIndices::Device(args.tensor_of(1, &[DType::I32])?),
     };
-    Some(result)
+    indexing::gather(args.gpu, data, indices, axis)
 }

@@ -5,7 +5,6 @@
 //! (`eval_node` borrows its inputs and cannot relabel them in place).
 
 use crate::error::Result;
-use crate::graph::Op;
 use crate::ops::elementwise::activation;
 use crate::ops::gemm::{gemm, gemm_dims, GemmOptions};
 use crate::ops::matmul::{f16::matmul_f16, f32::matmul_f32, MatmulOptions};
@@ -14,30 +13,6 @@ use crate::runtime::gpu::args::Args;
 use crate::runtime::gpu::layout::{broadcast_to, view};
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, GpuTensor};
-
-/// Runs the MatMul or Gemm `args.node` holds; `None` for other ops.
-pub(super) fn eval(args: &Args<'_>) -> Option<Result<GpuTensor>> {
-    let result = match &args.node.op {
-        Op::MatMul { activation } => matmul(args, *activation),
-        Op::Gemm {
-            alpha,
-            beta,
-            trans_a,
-            trans_b,
-            activation,
-        } => {
-            let options = GemmOptions {
-                alpha: *alpha,
-                beta: *beta,
-                trans_a: *trans_a,
-                trans_b: *trans_b,
-            };
-            gemm_with_activation(args, &options, *activation)
-        }
-        _ => return None,
-    };
-    Some(result)
-}
 
 /// A 1-D operand as a matrix: A `[K]` → `[1, K]`, B `[K]` → `[K, 1]`.
 fn as_matrix(shape: &[usize], is_a: bool) -> Vec<usize> {
@@ -48,7 +23,8 @@ fn as_matrix(shape: &[usize], is_a: bool) -> Vec<usize> {
     }
 }
 
-fn matmul(args: &Args<'_>, activation: Activation) -> Result<GpuTensor> {
+/// MatMul of f32 or f16 with numpy batching and a fused activation.
+pub(super) fn matmul(args: &Args<'_>, activation: Activation) -> Result<GpuTensor> {
     let gpu = args.gpu;
     let a = args.tensor_of(0, &[DType::F32, DType::F16])?;
     let b = args.tensor_of(1, &[a.dtype()])?;
@@ -118,7 +94,7 @@ fn run_product(
 
 /// Gemm; a plain `A·B' + bias` runs the matmul kernel with the activation in its epilogue, any
 /// other form the Gemm kernel followed by the activation as its own pass.
-fn gemm_with_activation(
+pub(super) fn gemm_with_activation(
     args: &Args<'_>,
     options: &GemmOptions,
     fused: Activation,

@@ -99,44 +99,36 @@ fn aligned_shape(shape: &[usize], rank: usize) -> Vec<usize> {
     aligned
 }
 
-/// Runs the layout op `args.node` holds; `None` when it is not a layout op.
-pub(super) fn eval(args: &Args<'_>) -> Option<Result<Vec<GpuTensor>>> {
-    let gpu = args.gpu;
-    let result = match &args.node.op {
-        Op::Transpose { perm } => args
-            .tensor_of(0, &LAYOUT_DTYPES)
-            .and_then(|x| layout::transpose(gpu, x, perm.as_deref()))
-            .map(|y| vec![y]),
-        Op::Concat { axis } => concat(args, *axis).map(|y| vec![y]),
-        Op::Split { axis, num_outputs } => split(args, *axis, *num_outputs),
-        Op::Slice => slice(args).map(|y| vec![y]),
-        Op::Pad { mode } => pad(args, *mode).map(|y| vec![y]),
-        Op::Expand => expand(args).map(|y| vec![y]),
-        _ => relabel(args)?.map(|y| vec![y]),
-    };
-    Some(result)
+/// Transpose by `perm` (`None`: reversed axes).
+pub(super) fn transpose(args: &Args<'_>, perm: Option<&[usize]>) -> Result<GpuTensor> {
+    layout::transpose(args.gpu, args.tensor_of(0, &LAYOUT_DTYPES)?, perm)
 }
 
-/// Reshape and its kin outside the Plan's move: a copy under the new shape.
-fn relabel(args: &Args<'_>) -> Option<Result<GpuTensor>> {
+/// Reshape and its kin ([`is_relabel`]) outside the Plan's move: a copy under the new shape.
+/// Dropout with its mask output is no relabel and is [`Error::Unsupported`](crate::Error).
+pub(super) fn relabel(args: &Args<'_>) -> Result<GpuTensor> {
     if !is_relabel(args.node) {
-        return None;
+        return Err(args.unsupported("Dropout's mask output on the GPU".into()));
     }
-    let relabelled = args.tensor_of(0, &LAYOUT_DTYPES).and_then(|x| {
-        let shape = relabel_shape(args.node, x.shape(), args.values())?;
-        copy(args.gpu, x)?.reshape(&shape)
-    });
-    Some(relabelled)
+    let x = args.tensor_of(0, &LAYOUT_DTYPES)?;
+    let shape = relabel_shape(args.node, x.shape(), args.values())?;
+    copy(args.gpu, x)?.reshape(&shape)
 }
 
-fn concat(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
+/// Concat of any number of inputs along `axis`.
+pub(super) fn concat(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
     let inputs = (0..args.len())
         .map(|index| args.tensor_of(index, &LAYOUT_DTYPES))
         .collect::<Result<Vec<_>>>()?;
     layout::concat(args.gpu, &inputs, axis)
 }
 
-fn split(args: &Args<'_>, axis: i64, num_outputs: Option<usize>) -> Result<Vec<GpuTensor>> {
+/// Split along `axis` by the constant sizes, `num_outputs`, or the output count.
+pub(super) fn split(
+    args: &Args<'_>,
+    axis: i64,
+    num_outputs: Option<usize>,
+) -> Result<Vec<GpuTensor>> {
     let x = args.tensor_of(0, &LAYOUT_DTYPES)?;
     let extent = x.shape()[normalize_axis("Split", axis, x.shape().len())?];
     let sizes = match (args.ints(1, "Split sizes")?, num_outputs) {
@@ -165,7 +157,8 @@ fn split(args: &Args<'_>, axis: i64, num_outputs: Option<usize>) -> Result<Vec<G
     layout::split(args.gpu, x, axis, &sizes)
 }
 
-fn slice(args: &Args<'_>) -> Result<GpuTensor> {
+/// Slice with constant starts, ends, axes and steps.
+pub(super) fn slice(args: &Args<'_>) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &LAYOUT_DTYPES)?;
     let required = |index: usize, what: &str| -> Result<Vec<i64>> {
         args.ints(index, what)?
@@ -185,7 +178,8 @@ fn slice(args: &Args<'_>) -> Result<GpuTensor> {
     )
 }
 
-fn pad(args: &Args<'_>, mode: PadMode) -> Result<GpuTensor> {
+/// Pad with constant pads (and fill value).
+pub(super) fn pad(args: &Args<'_>, mode: PadMode) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &LAYOUT_DTYPES)?;
     let rank = x.shape().len();
     let pads = args
@@ -218,7 +212,8 @@ fn spread_pads(args: &Args<'_>, pads: &[i64], axes: &[i64], rank: usize) -> Resu
     Ok(full)
 }
 
-fn expand(args: &Args<'_>) -> Result<GpuTensor> {
+/// Expand to a constant shape.
+pub(super) fn expand(args: &Args<'_>) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &LAYOUT_DTYPES)?;
     let spec = args
         .ints(1, "Expand shape")?

@@ -1,7 +1,9 @@
 //! The GPU backend: every [`crate::graph::Op`] kiln has a kernel for, launched on a [`crate::device::Gpu`].
 //!
-//! [`eval_node`] maps one node onto the launchers in [`crate::ops`]: it records dispatches into the
-//! device's pending encoder and never waits, so a Plan's whole run is one command buffer. Inputs a
+//! [`eval_node`] maps one node onto the launchers in [`crate::ops`] through one exhaustive match
+//! over [`Op`] (`dispatch.rs`; a new op without a GPU arm does not compile, and the ops without a
+//! kernel are listed there by name): it records dispatches into the device's pending encoder and
+//! never waits, so a Plan's whole run is one command buffer. Inputs a
 //! kernel reads are device tensors; inputs that set a kernel's parameters (Reshape's shape, Slice's
 //! starts, Pad's pads, Resize's scales, Clip's bounds, reduce axes, BatchNorm statistics) must be
 //! initializers, passed as host values ([`reads_as_constant`] says which are which).
@@ -17,6 +19,7 @@ mod args;
 mod conv;
 mod convert;
 mod dense;
+mod dispatch;
 mod layout;
 pub mod packed;
 mod pointwise;
@@ -50,21 +53,7 @@ pub fn eval_node(
             wide.dtype()
         )));
     }
-    let outputs = if let Some(outputs) = layout::eval(&args) {
-        outputs.map_err(|error| locate_too_large(error, node))?
-    } else if let Some(output) = conv::eval(&args)
-        .or_else(|| dense::eval(&args))
-        .or_else(|| pointwise::eval(&args))
-        .or_else(|| convert::eval(&args))
-    {
-        vec![output.map_err(|error| locate_too_large(error, node))?]
-    } else {
-        return Err(args.unsupported(format!(
-            "{} has no GPU kernel; it must be folded into a constant by the passes, which \
-             happens when it depends only on initializers and input shapes",
-            node.op.name()
-        )));
-    };
+    let outputs = dispatch::lower(&args).map_err(|error| locate_too_large(error, node))?;
     if outputs.len() != node.outputs.len() {
         return Err(args.invalid(format!(
             "produced {} outputs, the node lists {}",

@@ -4,13 +4,13 @@
 //! constant inputs.
 
 use crate::error::Result;
-use crate::graph::{Op, ResizeAttrs};
-use crate::ops::elementwise::{self, BinaryOp};
+use crate::graph::ResizeAttrs;
+use crate::ops::elementwise::{self, BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::normalization::{
     batch_normalization, layer_normalization, BatchNormParams, LayerNormOptions,
 };
 use crate::ops::quantize::{dequantize_linear, quantize_linear, QdqAttributes};
-use crate::ops::reduce::{arg_max, reduce, ReduceKind};
+use crate::ops::reduce::{self, ReduceKind};
 use crate::ops::resize::{resize, ResizeOptions, ResizeTarget};
 use crate::ops::softmax::{log_softmax, softmax};
 use crate::runtime::gpu::args::Args;
@@ -20,64 +20,60 @@ use crate::tensor::{DType, GpuTensor};
 
 const F32: [DType; 1] = [DType::F32];
 
-/// Runs the op `args.node` holds when it belongs here; `None` otherwise.
-pub(super) fn eval(args: &Args<'_>) -> Option<Result<GpuTensor>> {
-    let gpu = args.gpu;
-    let result = match &args.node.op {
-        Op::Unary(op) => args
-            .tensor_of(0, &F32)
-            .and_then(|x| elementwise::unary(gpu, *op, x)),
-        Op::Binary(op) => args.tensor_of(0, &F32).and_then(|a| {
-            let b = args.tensor_of(1, &F32)?;
-            elementwise::binary(gpu, *op, a, b)
-        }),
-        Op::Variadic(op) => variadic(args, *op),
-        Op::Clip => clip(args),
-        Op::Where => args.tensor_of(0, &[DType::U8]).and_then(|condition| {
-            let x = args.tensor_of(1, &F32)?;
-            let y = args.tensor_of(2, &F32)?;
-            elementwise::select(gpu, condition, x, y)
-        }),
-        Op::Softmax { axis, coerce_2d } => softmax_like(args, *axis, *coerce_2d, false),
-        Op::LogSoftmax { axis, coerce_2d } => softmax_like(args, *axis, *coerce_2d, true),
-        Op::Reduce {
-            kind,
-            keepdims,
-            noop_with_empty_axes,
-        } => reduction(args, *kind, *keepdims, *noop_with_empty_axes),
-        Op::ArgMax {
-            axis,
-            keepdims,
-            select_last_index,
-        } => args
-            .tensor_of(0, &F32)
-            .and_then(|x| arg_max(gpu, x, *axis, *keepdims, *select_last_index)),
-        Op::BatchNormalization { epsilon } => batch_norm(args, *epsilon),
-        Op::LayerNormalization { axis, epsilon } => args.tensor_of(0, &F32).and_then(|x| {
-            let scale = args.tensor(1)?;
-            let bias = args.optional_tensor(2)?;
-            let options = LayerNormOptions {
-                axis: *axis,
-                epsilon: *epsilon,
-            };
-            layer_normalization(gpu, x, scale, bias, &options)
-        }),
-        Op::Resize(attrs) => resize_node(args, attrs),
-        Op::QuantizeLinear { axis, .. } => args.tensor_of(0, &F32).and_then(|x| {
-            let scale = args.tensor(1)?;
-            let zero_point = args.optional_tensor(2)?;
-            quantize_linear(gpu, x, scale, zero_point, &qdq(*axis), None)
-        }),
-        Op::DequantizeLinear { axis } => args
-            .tensor_of(0, &[DType::I8, DType::U8, DType::I32])
-            .and_then(|x| {
-                let scale = args.tensor(1)?;
-                let zero_point = args.optional_tensor(2)?;
-                dequantize_linear(gpu, x, scale, zero_point, &qdq(*axis))
-            }),
-        _ => return None,
-    };
-    Some(result)
+/// A unary op or activation of an f32 tensor.
+pub(super) fn unary(args: &Args<'_>, op: UnaryOp) -> Result<GpuTensor> {
+    elementwise::unary(args.gpu, op, args.tensor_of(0, &F32)?)
+}
+
+/// A broadcast binary op of two f32 tensors.
+pub(super) fn binary(args: &Args<'_>, op: BinaryOp) -> Result<GpuTensor> {
+    let a = args.tensor_of(0, &F32)?;
+    let b = args.tensor_of(1, &F32)?;
+    elementwise::binary(args.gpu, op, a, b)
+}
+
+/// Where: a u8 condition choosing between two f32 tensors.
+pub(super) fn select(args: &Args<'_>) -> Result<GpuTensor> {
+    let condition = args.tensor_of(0, &[DType::U8])?;
+    let x = args.tensor_of(1, &F32)?;
+    let y = args.tensor_of(2, &F32)?;
+    elementwise::select(args.gpu, condition, x, y)
+}
+
+/// ArgMax along `axis`: i32 indices.
+pub(super) fn arg_max(
+    args: &Args<'_>,
+    axis: i64,
+    keepdims: bool,
+    select_last_index: bool,
+) -> Result<GpuTensor> {
+    let x = args.tensor_of(0, &F32)?;
+    reduce::arg_max(args.gpu, x, axis, keepdims, select_last_index)
+}
+
+/// LayerNormalization `(x, scale, bias?)`.
+pub(super) fn layer_norm(args: &Args<'_>, axis: i64, epsilon: f32) -> Result<GpuTensor> {
+    let x = args.tensor_of(0, &F32)?;
+    let scale = args.tensor(1)?;
+    let bias = args.optional_tensor(2)?;
+    let options = LayerNormOptions { axis, epsilon };
+    layer_normalization(args.gpu, x, scale, bias, &options)
+}
+
+/// QuantizeLinear `(x, y_scale, y_zero_point?)` of an f32 tensor.
+pub(super) fn quantize(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
+    let x = args.tensor_of(0, &F32)?;
+    let scale = args.tensor(1)?;
+    let zero_point = args.optional_tensor(2)?;
+    quantize_linear(args.gpu, x, scale, zero_point, &qdq(axis), None)
+}
+
+/// DequantizeLinear `(x, x_scale, x_zero_point?)` of an i8, u8 or i32 tensor.
+pub(super) fn dequantize(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
+    let x = args.tensor_of(0, &[DType::I8, DType::U8, DType::I32])?;
+    let scale = args.tensor(1)?;
+    let zero_point = args.optional_tensor(2)?;
+    dequantize_linear(args.gpu, x, scale, zero_point, &qdq(axis))
 }
 
 fn qdq(axis: i64) -> QdqAttributes {
@@ -88,7 +84,7 @@ fn qdq(axis: i64) -> QdqAttributes {
 }
 
 /// Sum, Min and Max over any number of inputs; one input is returned as a copy.
-fn variadic(args: &Args<'_>, op: BinaryOp) -> Result<GpuTensor> {
+pub(super) fn variadic(args: &Args<'_>, op: VariadicOp) -> Result<GpuTensor> {
     let inputs = (0..args.len())
         .map(|index| args.tensor_of(index, &F32))
         .collect::<Result<Vec<_>>>()?;
@@ -96,20 +92,21 @@ fn variadic(args: &Args<'_>, op: BinaryOp) -> Result<GpuTensor> {
         .split_first()
         .ok_or_else(|| args.invalid("needs at least one input".into()))?;
     match op {
-        BinaryOp::Min => elementwise::min(args.gpu, &inputs),
-        BinaryOp::Max => elementwise::max(args.gpu, &inputs),
-        _ if rest.is_empty() => copy(args.gpu, first),
-        _ => {
-            let mut folded = elementwise::binary(args.gpu, op, first, rest[0])?;
+        VariadicOp::Min => elementwise::min(args.gpu, &inputs),
+        VariadicOp::Max => elementwise::max(args.gpu, &inputs),
+        VariadicOp::Sum if rest.is_empty() => copy(args.gpu, first),
+        VariadicOp::Sum => {
+            let mut folded = elementwise::binary(args.gpu, BinaryOp::Add, first, rest[0])?;
             for input in &rest[1..] {
-                folded = elementwise::binary(args.gpu, op, &folded, input)?;
+                folded = elementwise::binary(args.gpu, BinaryOp::Add, &folded, input)?;
             }
             Ok(folded)
         }
     }
 }
 
-fn clip(args: &Args<'_>) -> Result<GpuTensor> {
+/// Clip with constant bounds.
+pub(super) fn clip(args: &Args<'_>) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &F32)?;
     let min = args.scalar(1, "Clip min")?.map(|value| value as f32);
     let max = args.scalar(2, "Clip max")?.map(|value| value as f32);
@@ -118,7 +115,12 @@ fn clip(args: &Args<'_>) -> Result<GpuTensor> {
 
 /// Softmax or LogSoftmax; opset < 13's `coerce_2d` normalises over every axis from `axis` on,
 /// which runs as the last axis of a 2-D view.
-fn softmax_like(args: &Args<'_>, axis: i64, coerce_2d: bool, log: bool) -> Result<GpuTensor> {
+pub(super) fn softmax_like(
+    args: &Args<'_>,
+    axis: i64,
+    coerce_2d: bool,
+    log: bool,
+) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &F32)?;
     let rank = x.shape().len();
     let run = |tensor: &GpuTensor, axis: i64| {
@@ -138,7 +140,8 @@ fn softmax_like(args: &Args<'_>, axis: i64, coerce_2d: bool, log: bool) -> Resul
     run(flat.get(), 1)?.reshape(x.shape())
 }
 
-fn reduction(
+/// ReduceSum, ReduceMean or ReduceMax over constant axes.
+pub(super) fn reduction(
     args: &Args<'_>,
     kind: ReduceKind,
     keepdims: bool,
@@ -149,10 +152,11 @@ fn reduction(
     if axes.is_empty() && noop_with_empty_axes {
         return copy(args.gpu, x);
     }
-    reduce(args.gpu, kind, x, &axes, keepdims)
+    reduce::reduce(args.gpu, kind, x, &axes, keepdims)
 }
 
-fn batch_norm(args: &Args<'_>, epsilon: f32) -> Result<GpuTensor> {
+/// BatchNormalization with constant statistics.
+pub(super) fn batch_norm(args: &Args<'_>, epsilon: f32) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &F32)?;
     let statistic = |index: usize, what: &str| -> Result<Vec<f32>> {
         args.floats(index, what)?
@@ -169,7 +173,7 @@ fn batch_norm(args: &Args<'_>, epsilon: f32) -> Result<GpuTensor> {
 }
 
 /// Resize over H and W of an NCHW tensor; scales or sizes of N and C must leave them unchanged.
-fn resize_node(args: &Args<'_>, attrs: &ResizeAttrs) -> Result<GpuTensor> {
+pub(super) fn resize_node(args: &Args<'_>, attrs: &ResizeAttrs) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &F32)?;
     let shape = x.shape();
     if shape.len() != 4 {

@@ -7,7 +7,7 @@ use kiln::check::compare;
 use kiln::graph::{AutoPad, ConvAttrs, ConvTransposeAttrs, Graph, Op, ResizeAttrs};
 use kiln::ops::conv::{reference_conv_transpose2d, ConvTranspose2dParams};
 use kiln::ops::elementwise::{reference_binary, reference_unary, reference_variadic};
-use kiln::ops::elementwise::{BinaryOp, UnaryOp};
+use kiln::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use kiln::ops::gemm::{reference_gemm, GemmOptions};
 use kiln::ops::layout::PadMode;
 use kiln::ops::matmul::reference::OutputPrecision;
@@ -75,7 +75,7 @@ fn pointwise_graph() -> Graph {
         .weight("shift", &[4], 0.5)
         .probe("exp", Op::Unary(UnaryOp::Exp), &["x"])
         .probe("sub", Op::Binary(BinaryOp::Sub), &["x", "y"])
-        .probe("sum", Op::Variadic(BinaryOp::Add), &["x", "y", "x"])
+        .probe("sum", Op::Variadic(VariadicOp::Sum), &["x", "y", "x"])
         .probe("clip", Op::Clip, &["x", "low", "high"])
         .probe("where", Op::Where, &["mask", "x", "y"])
         .probe("sm", softmax, &["x"])

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::graph::{CompareOp, Op};
 use crate::import::onnx::proto::data_type;
 use crate::import::onnx::tensor::dtype_from_code;
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::Activation;
 use crate::tensor::HostTensor;
 
@@ -50,13 +50,11 @@ pub(super) fn unary(ctx: &mut NodeContext) -> Result<Op> {
 
 fn binary_op(op_type: &str) -> BinaryOp {
     match op_type {
-        "Add" | "Sum" => BinaryOp::Add,
+        "Add" => BinaryOp::Add,
         "Sub" => BinaryOp::Sub,
         "Mul" => BinaryOp::Mul,
         "Div" => BinaryOp::Div,
-        "Pow" => BinaryOp::Pow,
-        "Min" => BinaryOp::Min,
-        _ => BinaryOp::Max,
+        _ => BinaryOp::Pow,
     }
 }
 
@@ -71,9 +69,13 @@ pub(super) fn binary(ctx: &mut NodeContext) -> Result<Op> {
 pub(super) fn variadic(ctx: &mut NodeContext) -> Result<Op> {
     let count = ctx.input_count();
     ctx.expect_inputs(count.max(1), count)?;
-    let op = binary_op(ctx.op_type);
+    let op = match ctx.op_type {
+        "Min" => VariadicOp::Min,
+        "Max" => VariadicOp::Max,
+        _ => VariadicOp::Sum,
+    };
     Ok(if count == 2 {
-        Op::Binary(op)
+        Op::Binary(op.binary())
     } else {
         Op::Variadic(op)
     })

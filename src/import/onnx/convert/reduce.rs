@@ -1,10 +1,12 @@
 //! Reductions and normalisations: ReduceSum/Mean/Max (axes attribute before opset 13 for Sum,
 //! 18 for the others, synthesised as an input), ArgMax, Softmax and LogSoftmax (opset < 13:
-//! 2-D coercion, axis 1 by default), BatchNormalization and LayerNormalization (inference only).
+//! 2-D coercion, axis 1 by default), BatchNormalization and LayerNormalization (inference only),
+//! LRN.
 
 use super::NodeContext;
 use crate::error::Result;
 use crate::graph::Op;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 
 /// ReduceSum, ReduceMean, ReduceMax.
@@ -76,4 +78,18 @@ pub(super) fn layer_norm(ctx: &mut NodeContext) -> Result<Op> {
         axis: ctx.attrs.int_or("axis", -1)?,
         epsilon: ctx.attrs.float_or("epsilon", 1e-5)?,
     })
+}
+
+/// LRN: `size` is required; `alpha`, `beta` and `bias` default to 1e-4, 0.75 and 1.
+pub(super) fn lrn(ctx: &mut NodeContext) -> Result<Op> {
+    ctx.expect_inputs(1, 1)?;
+    if !ctx.attrs.has("size") {
+        return Err(ctx.attrs.invalid("size", "is required".into()));
+    }
+    Ok(Op::Lrn(LrnAttrs {
+        size: ctx.attrs.count_or("size", 1, 1)?,
+        alpha: ctx.attrs.float_or("alpha", 1e-4)?,
+        beta: ctx.attrs.float_or("beta", 0.75)?,
+        bias: ctx.attrs.float_or("bias", 1.0)?,
+    }))
 }

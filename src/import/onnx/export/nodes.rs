@@ -11,9 +11,8 @@ use crate::error::{Error, Result};
 use crate::graph::{AutoPad, ConvAttrs, Node, Op, PoolAttrs, ResizeAttrs};
 use crate::import::onnx::proto::AttributeProto;
 use crate::import::onnx::tensor::{dtype_code, tensor_to_proto};
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::elementwise::UnaryOp;
 use crate::ops::layout::PadMode;
-use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::Activation;
 use crate::tensor::HostTensor;
@@ -107,8 +106,7 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
         | Op::Range
         | Op::Identity
         | Op::Dropout => vec![],
-        Op::Variadic(BinaryOp::Add | BinaryOp::Min | BinaryOp::Max) => vec![],
-        Op::Variadic(_) => return Err(unsupported(node, "ONNX has no variadic form of this op")),
+        Op::Variadic(_) => vec![],
         Op::Cast { to } => vec![int_attribute("to", i64::from(dtype_code(*to)))],
         Op::Gemm {
             alpha,
@@ -146,17 +144,14 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
                 float_attribute("epsilon", *epsilon),
             ]
         }
+        Op::Lrn(lrn) => vec![
+            int_attribute("size", lrn.size as i64),
+            float_attribute("alpha", lrn.alpha),
+            float_attribute("beta", lrn.beta),
+            float_attribute("bias", lrn.bias),
+        ],
         Op::Softmax { axis, .. } | Op::LogSoftmax { axis, .. } => {
             vec![int_attribute("axis", *axis)]
-        }
-        Op::Reduce {
-            kind: ReduceKind::ArgMax { .. },
-            ..
-        } => {
-            return Err(unsupported(
-                node,
-                "Reduce with kind ArgMax is not an ONNX op; use Op::ArgMax",
-            ))
         }
         Op::Reduce {
             keepdims,

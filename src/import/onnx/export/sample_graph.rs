@@ -5,8 +5,9 @@ use crate::graph::{
     AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Dim, Graph, Node, Op, PoolAttrs,
     ResizeAttrs, ValueInfo,
 };
-use crate::ops::elementwise::{BinaryOp, UnaryOp};
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
+use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::Activation;
@@ -105,7 +106,7 @@ pub(super) fn many_ops() -> Graph {
         step("cat", Op::Concat { axis: 1 }, &["rs", "r"], &["cat"]),
         step("split", Op::Split { axis: 1, num_outputs: Some(2) }, &["cat"], &["s1", "s2"]),
         step("add", Op::Binary(BinaryOp::Add), &["s1", "s2"], &["add"]),
-        step("max3", Op::Variadic(BinaryOp::Max), &["add", "s1", "s2"], &["vmax"]),
+        step("max3", Op::Variadic(VariadicOp::Max), &["add", "s1", "s2"], &["vmax"]),
         step("sqrt", Op::Unary(UnaryOp::Sqrt), &["vmax"], &["sq"]),
         step("transpose", Op::Transpose { perm: Some(vec![0, 2, 3, 1]) }, &["sq"], &["tr"]),
         step("reshape", Op::Reshape { allowzero: false }, &["tr", "shape"], &["flat"]),
@@ -143,7 +144,8 @@ pub(super) fn many_ops() -> Graph {
         step("deconv", Op::ConvTranspose(deconv), &["x", "w"], &["dc"]),
         step("qconv", Op::QLinearConv(conv_attrs(Activation::Identity)), &["q", "q_scale", "q_zero", "int8_w", "q_scale", "q_zero", "q_scale", "q_zero"], &["qc"]),
         step("equal", Op::Compare(CompareOp::Equal), &["mask", "mask"], &["eq"]),
-        step("half_sum", Op::Variadic(BinaryOp::Add), &["half", "half", "half"], &["hsum"]),
+        step("half_sum", Op::Variadic(VariadicOp::Sum), &["half", "half", "half"], &["hsum"]),
+        step("lrn", Op::Lrn(LrnAttrs { size: 4, alpha: 2e-4, beta: 0.5, bias: 2.0 }), &["x"], &["lrn"]),
     ];
     let output = |name: &str, dtype| ValueInfo { name: name.into(), dtype, shape: None };
     Graph {

@@ -8,7 +8,7 @@ use crate::tensor::{DType, HostTensor, TensorData};
 use half::f16;
 
 /// A Rust type one [`TensorData`] variant holds.
-pub(super) trait HostElement: Copy + Default + 'static {
+pub(crate) trait HostElement: Copy + Default + 'static {
     /// The dtype of this element type.
     const DTYPE: DType;
     /// The elements of `data` if it holds this type.
@@ -127,10 +127,10 @@ macro_rules! with_element_type {
         }
     };
 }
-pub(super) use with_element_type;
+pub(crate) use with_element_type;
 
 /// The elements of `tensor` as `T`; an error naming `what` when its dtype is another.
-pub(super) fn elements<'t, T: HostElement>(tensor: &'t HostTensor, what: &str) -> Result<&'t [T]> {
+pub(crate) fn elements<'t, T: HostElement>(tensor: &'t HostTensor, what: &str) -> Result<&'t [T]> {
     T::slice(tensor.data()).ok_or_else(|| Error::InvalidModel {
         location: String::new(),
         detail: format!("{what} is {}, expected {}", tensor.dtype(), T::DTYPE),
@@ -138,17 +138,17 @@ pub(super) fn elements<'t, T: HostElement>(tensor: &'t HostTensor, what: &str) -
 }
 
 /// Whether `dtype` is f32 or f16.
-pub(super) fn is_float(dtype: DType) -> bool {
+pub(crate) fn is_float(dtype: DType) -> bool {
     matches!(dtype, DType::F32 | DType::F16)
 }
 
 /// Whether `dtype` is a signed or unsigned integer type.
-pub(super) fn is_integer(dtype: DType) -> bool {
+pub(crate) fn is_integer(dtype: DType) -> bool {
     matches!(dtype, DType::I8 | DType::U8 | DType::I32 | DType::I64)
 }
 
 /// A `dtype` tensor of `shape` from f64 values, each converted by [`HostElement::from_f64`].
-pub(super) fn tensor_from_f64(
+pub(crate) fn tensor_from_f64(
     dtype: DType,
     shape: &[usize],
     values: impl IntoIterator<Item = f64>,
@@ -159,7 +159,7 @@ pub(super) fn tensor_from_f64(
 }
 
 /// A `dtype` tensor of `shape` from i64 values, each converted by [`HostElement::from_i64`].
-pub(super) fn tensor_from_i64(
+pub(crate) fn tensor_from_i64(
     dtype: DType,
     shape: &[usize],
     values: impl IntoIterator<Item = i64>,

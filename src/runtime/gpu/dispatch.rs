@@ -1,0 +1,90 @@
+//! The GPU lowering of every [`Op`]: one exhaustive match, so a new variant does not compile until
+//! it names its launcher here or joins [`FOLDED_ONLY`]'s arm, the explicit list of ops that have no
+//! GPU kernel.
+
+use crate::error::Result;
+use crate::graph::Op;
+use crate::ops::gemm::GemmOptions;
+use crate::ops::normalization::lrn;
+use crate::runtime::gpu::args::Args;
+use crate::runtime::gpu::{conv, convert, dense, layout, pointwise};
+use crate::tensor::{DType, GpuTensor};
+
+/// What the ops without a GPU kernel (MatMulInteger, Shape, ConstantOfShape, Range) need instead:
+/// inputs that depend only on shapes and initializers, so the passes fold them into constants.
+pub(super) const FOLDED_ONLY: &str = "has no GPU kernel; it must be folded into a constant by \
+     the passes, which happens when it depends only on initializers and input shapes";
+
+/// Records the launches of `args.node`'s op and returns its outputs.
+pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
+    let one = |output: Result<GpuTensor>| output.map(|tensor| vec![tensor]);
+    one(match &args.node.op {
+        Op::Unary(op) => pointwise::unary(args, *op),
+        Op::Binary(op) => pointwise::binary(args, *op),
+        Op::Variadic(op) => pointwise::variadic(args, *op),
+        Op::Clip => pointwise::clip(args),
+        Op::Where => pointwise::select(args),
+        Op::Compare(op) => convert::compare(args, *op),
+        Op::Not => convert::not(args),
+        Op::Cast { to } => convert::cast(args, *to),
+        Op::MatMul { activation } => dense::matmul(args, *activation),
+        Op::Gemm {
+            alpha,
+            beta,
+            trans_a,
+            trans_b,
+            activation,
+        } => {
+            let options = GemmOptions {
+                alpha: *alpha,
+                beta: *beta,
+                trans_a: *trans_a,
+                trans_b: *trans_b,
+            };
+            dense::gemm_with_activation(args, &options, *activation)
+        }
+        Op::Conv(attrs) => conv::conv(args, attrs),
+        Op::ConvTranspose(attrs) => conv::conv_transpose(args, attrs),
+        Op::QLinearConv(attrs) => conv::qlinear_conv(args, attrs),
+        Op::QuantizeLinear { axis, .. } => pointwise::quantize(args, *axis),
+        Op::DequantizeLinear { axis } => pointwise::dequantize(args, *axis),
+        Op::MaxPool(attrs) => conv::pool(args, attrs, true),
+        Op::AveragePool(attrs) => conv::pool(args, attrs, false),
+        Op::GlobalAveragePool => conv::global_pool(args, false),
+        Op::GlobalMaxPool => conv::global_pool(args, true),
+        Op::BatchNormalization { epsilon } => pointwise::batch_norm(args, *epsilon),
+        Op::LayerNormalization { axis, epsilon } => pointwise::layer_norm(args, *axis, *epsilon),
+        Op::Lrn(attrs) => lrn(args.gpu, args.tensor_of(0, &[DType::F32])?, attrs),
+        Op::Softmax { axis, coerce_2d } => pointwise::softmax_like(args, *axis, *coerce_2d, false),
+        Op::LogSoftmax { axis, coerce_2d } => {
+            pointwise::softmax_like(args, *axis, *coerce_2d, true)
+        }
+        Op::Reduce {
+            kind,
+            keepdims,
+            noop_with_empty_axes,
+        } => pointwise::reduction(args, *kind, *keepdims, *noop_with_empty_axes),
+        Op::ArgMax {
+            axis,
+            keepdims,
+            select_last_index,
+        } => pointwise::arg_max(args, *axis, *keepdims, *select_last_index),
+        Op::Resize(attrs) => pointwise::resize_node(args, attrs),
+        Op::Concat { axis } => layout::concat(args, *axis),
+        Op::Split { axis, num_outputs } => return layout::split(args, *axis, *num_outputs),
+        Op::Slice => layout::slice(args),
+        Op::Transpose { perm } => layout::transpose(args, perm.as_deref()),
+        Op::Pad { mode } => layout::pad(args, *mode),
+        Op::Expand => layout::expand(args),
+        Op::Reshape { .. }
+        | Op::Flatten { .. }
+        | Op::Squeeze
+        | Op::Unsqueeze
+        | Op::Identity
+        | Op::Dropout => layout::relabel(args),
+        Op::Gather { axis } => convert::gather(args, *axis),
+        Op::MatMulInteger | Op::Shape { .. } | Op::ConstantOfShape { .. } | Op::Range => {
+            Err(args.unsupported(format!("{} {FOLDED_ONLY}", args.node.op.name())))
+        }
+    })
+}
