@@ -236,11 +236,11 @@ fn launch(gpu: &Gpu, kind: Reduction, x: &GpuTensor, plan: &ReducePlan) -> Resul
 /// ReduceSum, ReduceMean or ReduceMax (`kind`) of `x` over `axes` (empty: all axes).
 ///
 /// ```no_run
-/// # use kiln::{device::Gpu, tensor::GpuTensor, ops::reduce::{reduce, Reduction}};
+/// # use kiln::{device::Gpu, tensor::GpuTensor, ops::reduce::{reduce, ReduceKind}};
 /// # fn main() -> kiln::Result<()> {
 /// let gpu = Gpu::from_env()?;
 /// let x = GpuTensor::upload(&gpu, &[2, 3], &[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0])?;
-/// let means = reduce(&gpu, Reduction::Mean, &x, &[-1], true)?;
+/// let means = reduce(&gpu, ReduceKind::Mean, &x, &[-1], true)?;
 /// assert_eq!(means.shape(), [2, 1]);
 /// assert_eq!(means.read::<f32>(&gpu)?, vec![2.0, 5.0]);
 /// # Ok(()) }

@@ -12,7 +12,7 @@ use crate::tensor::{DType, GpuTensor};
 
 /// What the ops without a GPU kernel (MatMulInteger, Shape, ConstantOfShape, Range) need instead:
 /// inputs that depend only on shapes and initializers, so the passes fold them into constants.
-pub(super) const FOLDED_ONLY: &str = "has no GPU kernel; it must be folded into a constant by \
+const FOLDED_ONLY: &str = "has no GPU kernel; it must be folded into a constant by \
      the passes, which happens when it depends only on initializers and input shapes";
 
 /// Records the launches of `args.node`'s op and returns its outputs.
