@@ -42,11 +42,7 @@ pub(crate) fn matmul_in_parts(
     product: &Product<'_>,
 ) -> Result<GpuTensor> {
     let [a, b] = operands;
-    let &[rows, cols] = b.shape() else {
-        return Err(batched_b_error(gpu, b.shape(), b.size_bytes()));
-    };
-    let element_bytes = b.dtype().size_bytes() as u64;
-    let parts = row_parts(gpu, rows, cols as u64 * element_bytes, b.size_bytes())?;
+    let parts = parts_of(gpu, b.shape(), b.dtype())?;
     log::debug!(
         "matmul: B {:?} ({} bytes) bound in {} parts of ≤ {} rows",
         b.shape(),
@@ -69,11 +65,16 @@ pub fn binding_parts(gpu: &Gpu, b_shape: &[usize], dtype: DType) -> Result<usize
     if bytes <= gpu.max_binding_bytes() {
         return Ok(1);
     }
+    Ok(parts_of(gpu, b_shape, dtype)?.len())
+}
+
+/// The row ranges a 2-D B of `b_shape` is bound in; a batched B is an [`Error::TensorTooLarge`].
+fn parts_of(gpu: &Gpu, b_shape: &[usize], dtype: DType) -> Result<Vec<Range<usize>>> {
+    let bytes = (b_shape.iter().product::<usize>() * dtype.size_bytes()) as u64;
     let &[rows, cols] = b_shape else {
         return Err(batched_b_error(gpu, b_shape, bytes));
     };
-    let row_bytes = (cols * dtype.size_bytes()) as u64;
-    Ok(row_parts(gpu, rows, row_bytes, bytes)?.len())
+    row_parts(gpu, rows, (cols * dtype.size_bytes()) as u64, bytes)
 }
 
 fn batched_b_error(gpu: &Gpu, b_shape: &[usize], bytes: u64) -> Error {
