@@ -1,5 +1,6 @@
-//! Convolution shapes: the ONNX `Conv` / `ConvTranspose` attributes and the output size they give.
-//! All shape validation happens here, once, for every dtype.
+//! The 2-D launchers' parameters (ONNX `Conv` / `ConvTranspose` over NCHW with explicit pads) and
+//! the kernel dimensions they give, for every dtype. The output extents come from the one geometry
+//! resolver ([`crate::ops::conv::geometry`]); this file adds the launchers' 4-D shape checks.
 
 use crate::error::{Error, Result};
 use crate::ops::conv::geometry::{AutoPad, ConvGeometry, ConvSpec, TransposeSpec};
@@ -91,26 +92,9 @@ fn invalid(op: &'static str, detail: String) -> Error {
     Error::InvalidArgument { op, detail }
 }
 
-/// Checks the attributes common to both directions: strides, dilations and groups at least 1.
-fn check_attributes(
-    op: &'static str,
-    strides: [usize; 2],
-    dilations: [usize; 2],
-    groups: usize,
-) -> Result<()> {
-    if strides.contains(&0) || dilations.contains(&0) || groups == 0 {
-        return Err(invalid(
-            op,
-            format!(
-                "strides {strides:?}, dilations {dilations:?} and groups {groups} must all be ≥ 1"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Splits NCHW `input` and 4-D `weight` into their dimensions after checking ranks, non-zero
-/// sizes and that `groups` divides `channels` (`input[1]`) and `weight_channels`.
+/// sizes and that `groups` (so ≥ 1) divides `channels` (`input[1]`). Strides, dilations and the
+/// output extents are the geometry resolver's to check.
 fn split_shapes(
     op: &'static str,
     input: &[usize],
@@ -156,7 +140,6 @@ impl Conv2dParams {
     /// [`Conv2dParams::output_shape`] with every dimension the kernels need.
     pub fn dims(&self, input: &[usize], weight: &[usize]) -> Result<ConvDims> {
         const OP: &str = "conv2d";
-        check_attributes(OP, self.strides, self.dilations, self.groups)?;
         let groups = self.groups;
         let ([batch, channels, height, width], [out_channels, weight_channels, kh, kw]) =
             split_shapes(OP, input, weight, groups)?;
@@ -261,7 +244,6 @@ impl ConvTranspose2dParams {
     /// [`ConvTranspose2dParams::output_shape`] with every dimension the kernel needs.
     pub fn dims(&self, input: &[usize], weight: &[usize]) -> Result<ConvDims> {
         const OP: &str = "conv_transpose2d";
-        check_attributes(OP, self.strides, self.dilations, self.groups)?;
         let groups = self.groups;
         let ([batch, channels, height, width], [weight_channels, out_per_group, kh, kw]) =
             split_shapes(OP, input, weight, groups)?;
@@ -408,5 +390,40 @@ mod tests {
         assert!(argument_error(
             transpose.output_shape(&[1, 4, 5, 5], &[4, 2, 3, 3])
         ));
+    }
+
+    #[test]
+    fn launcher_parameters_from_a_resolved_geometry() {
+        let params = Conv2dParams {
+            strides: [2, 1],
+            pads: [1, 0, 2, 3],
+            dilations: [1, 2],
+            groups: 2,
+        };
+        let geometry = ConvGeometry::forward(&params.spec(), &[3, 4, 7, 9], &[6, 2, 3, 3]).unwrap();
+        assert_eq!(Conv2dParams::from_geometry(&geometry), Some(params));
+        let transpose = ConvTranspose2dParams {
+            strides: [2, 2],
+            pads: [1, 1, 1, 1],
+            output_padding: [1, 0],
+            ..ConvTranspose2dParams::default()
+        };
+        let x = [1, 4, 5, 5];
+        let geometry = ConvGeometry::transposed(&transpose.spec(), &x, &[4, 3, 3, 3]).unwrap();
+        let back = ConvTranspose2dParams::from_geometry(&geometry, &[1, 0]);
+        assert_eq!(back, Some(transpose));
+        assert_eq!(
+            ConvTranspose2dParams::from_geometry(&geometry, &[2, 0]),
+            None
+        );
+        let extended = TransposeSpec {
+            output_shape: &[12, 12],
+            ..transpose.spec()
+        };
+        let geometry = ConvGeometry::transposed(&extended, &x, &[4, 3, 3, 3]).unwrap();
+        assert_eq!(
+            ConvTranspose2dParams::from_geometry(&geometry, &[1, 0]),
+            None
+        );
     }
 }

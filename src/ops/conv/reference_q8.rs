@@ -278,4 +278,44 @@ mod tests {
         .unwrap();
         assert_eq!(y, vec![6]);
     }
+
+    #[test]
+    fn qlinear_conv_of_any_rank_with_per_channel_zero_points() {
+        // 1-D: x − 3 = [−1, 0, 2], two output channels with kernels w − w_zp = [1, 1] and
+        // [2, −1], pad 1 at the end (the padding holds x_zp, adding nothing).
+        let operands = QLinearOperands {
+            x: &[2, 3, 5],
+            x_shape: &[1, 1, 3],
+            x_zero_point: 3,
+            w: &[11, 11, 2, -1],
+            w_shape: &[2, 1, 2],
+            w_zero_points: &[10, 0],
+            bias: Some(&[1, -1]),
+        };
+        let spec = ConvSpec {
+            kernel_shape: &[],
+            strides: &[],
+            pads: &[0, 1],
+            dilations: &[],
+            group: 1,
+            auto_pad: crate::ops::conv::AutoPad::NotSet,
+        };
+        let accumulators = qlinear_accumulators(&operands, &spec).unwrap();
+        // Channel 0: [−1 + 0, 0 + 2, 2] + 1; channel 1: [−2 − 0, 0 − 2, 4] − 1.
+        assert_eq!(accumulators, [0, 3, 3, -3, -3, 3]);
+        let scales = QLinearScales {
+            x_scale: 0.5,
+            w_scales: &[1.0, 0.5],
+            y_scale: 1.0,
+        };
+        // Channel 0 scales by 0.5, channel 1 by 0.25; + 1 gives [1, 2.5, 2.5, 0.25, 0.25, 1.75],
+        // rounded half to even after the zero point is added, as ONNX's reference does.
+        let y = reference_qlinear_conv(&operands, &spec, &scales, 1, [0, 255]).unwrap();
+        assert_eq!(y, [1, 2, 2, 0, 0, 2]);
+        let short = QLinearOperands {
+            w_zero_points: &[0],
+            ..operands
+        };
+        assert!(qlinear_accumulators(&short, &spec).is_err());
+    }
 }

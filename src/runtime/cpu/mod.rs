@@ -2,9 +2,10 @@
 //!
 //! [`eval_node`] computes one node from its input tensors; [`run_graph`] runs a whole graph in
 //! node order. Semantics are ONNX's, as its reference implementation computes them (numpy
-//! broadcasting, negative axes, integer arithmetic that wraps and truncates), and each op reuses
-//! the CPU reference that kiln's GPU kernels are tested against ([`crate::ops`]) wherever one
-//! fits; where none does (a 3-D convolution, integer matmul), the op file holds a plain loop.
+//! broadcasting, negative axes, integer arithmetic that wraps and truncates). Where an op family
+//! in [`crate::ops`] holds a reference (convolutions, matmuls, pools, Resize, quantization, …), it
+//! is the one with ONNX semantics, the same the GPU kernels are tested against, and the op file
+//! here only reads and checks the node's inputs and calls it.
 //! Float ops accept f32 and f16 (computed in f32 or f64, rounded back); the data-movement ops take
 //! every dtype. Constant folding ([`crate::graph::passes`]) calls [`eval_node`].
 //!
