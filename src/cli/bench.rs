@@ -78,7 +78,7 @@ pub enum BenchCommand {
         #[command(flatten)]
         run: RunOptions,
     },
-    /// A whole model (`.onnx`, `.kiln` or Darknet `.cfg`) through the runtime's Plan, per batch size.
+    /// A whole model (`.onnx`, `.kiln`, Darknet `.cfg`) through the runtime's Plan, per batch.
     Model {
         /// The model: `.onnx`, `.kiln` or a Darknet `.cfg`.
         model: PathBuf,

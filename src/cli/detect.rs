@@ -22,7 +22,7 @@ use crate::cli::DeviceArgs;
 /// Arguments of `kiln detect`.
 #[derive(clap::Args)]
 pub struct DetectArgs {
-    /// The detection model: a Darknet `.cfg` (its `.weights` beside it) or an ONNX file.
+    /// The detection model: a Darknet `.cfg` (`.weights` beside it), a `.kiln` or an ONNX file.
     pub model: PathBuf,
     /// The images (JPEG or PNG).
     #[arg(required = true)]

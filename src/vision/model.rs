@@ -1,6 +1,7 @@
 //! Loading a detection model for [`crate::vision::Detector`]: a Darknet `.cfg` (its `.weights`
-//! beside it, same stem), a `.kiln` or an ONNX file, the input it takes, the heads it declares (Darknet
-//! `[yolo]` layers; ONNX heads are found later from the output shapes) and its class names.
+//! beside it, same stem), a `.kiln` or an ONNX file, the input it takes, the heads it declares
+//! (Darknet `[yolo]` layers; ONNX and `.kiln` heads are found later from the output shapes) and
+//! its class names.
 
 use std::path::{Path, PathBuf};
 
