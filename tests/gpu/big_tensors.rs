@@ -9,6 +9,7 @@ use kiln::check::{compare, SeededRng};
 use kiln::device::Gpu;
 use kiln::graph::Op;
 use kiln::ops::elementwise::{activation, BinaryOp};
+use kiln::ops::gemm::{gemm, reference_gemm, GemmOptions};
 use kiln::ops::matmul::chunked::binding_parts;
 use kiln::ops::matmul::f32::{matmul_f32_with_path, F32LoadPath};
 use kiln::ops::matmul::reference::OutputPrecision;
@@ -67,8 +68,9 @@ fn weights_beyond_one_binding_are_split_and_match_the_reference() {
     if small_binding_gpu().is_none() {
         return;
     }
-    // B [N, K] = [300, 250] f32 is 300 000 bytes: rows of 1000 bytes, 65 per 64 KiB binding,
-    // cut at multiples of 32 rows (256-byte offsets) → parts of 64 rows, five of them.
+    // B [N, K] = [300, 250] f32 is 300 000 bytes: rows of 1000 bytes, at most 65 per 64 KiB
+    // binding (64 where offsets must be multiples of 256 bytes: 32 rows), so five parts either
+    // way. The same holds for B [K, N] = [300, 250] below.
     let transposed = Case {
         b_transposed: true,
         ..Case::new(1, 37, 300, 250)
@@ -86,8 +88,44 @@ fn weights_beyond_one_binding_are_split_and_match_the_reference() {
     ] {
         for path in [F32LoadPath::Auto, F32LoadPath::Scalar] {
             let parts = check_split_product(&case, activation, path);
-            assert!(parts >= 4, "{case:?}: {parts} parts");
+            assert_eq!(parts, 5, "{case:?}");
         }
+    }
+}
+
+#[test]
+fn the_general_gemm_splits_its_weight_too() {
+    let Some(gpu) = small_binding_gpu() else {
+        return;
+    };
+    // alpha, beta, a transposed A and a full C take the Gemm kernel's path, not the matmul's.
+    let (m, n, k) = (37, 300, 250);
+    for (trans_b, c_shape) in [(true, vec![m, n]), (false, vec![1, n])] {
+        let options = GemmOptions {
+            alpha: 0.5,
+            beta: -2.0,
+            trans_a: true,
+            trans_b,
+        };
+        let mut rng = SeededRng::new(7);
+        let a = random_values(&mut rng, m * k);
+        let b = random_values(&mut rng, n * k);
+        let c = random_values(&mut rng, c_shape.iter().product());
+        let b_shape = if trans_b { [n, k] } else { [k, n] };
+        let a_gpu = GpuTensor::upload(gpu, &[k, m], &a).unwrap();
+        let b_gpu = GpuTensor::upload(gpu, &b_shape, &b).unwrap();
+        let c_gpu = GpuTensor::upload(gpu, &c_shape, &c).unwrap();
+        let y = gemm(gpu, &a_gpu, &b_gpu, Some(&c_gpu), &options).unwrap();
+        let c_arg = Some((&c[..], &c_shape[..]));
+        let reference = reference_gemm(&a, &[k, m], &b, &b_shape, c_arg, &options).unwrap();
+        compare(
+            &format!("split gemm trans_b={trans_b} C {c_shape:?}"),
+            &y.read::<f32>(gpu).unwrap(),
+            &reference.values(),
+            &reference.tolerances(),
+        )
+        .assert_passed();
+        assert_eq!(binding_parts(gpu, &b_shape, DType::F32).unwrap(), 5);
     }
 }
 

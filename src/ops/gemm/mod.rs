@@ -12,6 +12,9 @@ pub use reference::{reference_gemm, GemmReference};
 
 use crate::device::{Binding, Gpu, ShaderProgram};
 use crate::error::{Error, Result};
+use crate::ops::elementwise::{binary, BinaryOp};
+use crate::ops::layout::transpose;
+use crate::ops::matmul::chunked;
 use crate::ops::matmul::f32::{matmul_f32, A_F32_WGSL};
 use crate::ops::matmul::tiled::{
     self, to_u32, TiledOperands, ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL,
@@ -130,7 +133,39 @@ struct GemmUniforms {
     c_col_stride: u32,
 }
 
-/// Gemm in f32 on the GPU; returns Y `[M, N]`.
+/// The general Gemm with a B larger than one storage binding: `P = A'·B'` by [`matmul_f32`], which
+/// binds B in parts ([`chunked`]), then `alpha·P + beta·C` element-wise (C broadcast).
+fn gemm_in_parts(
+    gpu: &Gpu,
+    a: &GpuTensor,
+    b: &GpuTensor,
+    c: Option<&GpuTensor>,
+    options: &GemmOptions,
+) -> Result<GpuTensor> {
+    let a_transposed = options
+        .trans_a
+        .then(|| transpose(gpu, a, None))
+        .transpose()?;
+    let matmul = MatmulOptions {
+        b_transposed: options.trans_b,
+        activation: Activation::Identity,
+    };
+    let product = matmul_f32(gpu, a_transposed.as_ref().unwrap_or(a), b, None, &matmul)?;
+    let scaled = scale(gpu, &product, options.alpha)?;
+    match c {
+        Some(c) => binary(gpu, BinaryOp::Add, &scaled, &scale(gpu, c, options.beta)?),
+        None => Ok(scaled),
+    }
+}
+
+/// `factor · x` element-wise on the GPU.
+fn scale(gpu: &Gpu, x: &GpuTensor, factor: f32) -> Result<GpuTensor> {
+    let factor = GpuTensor::upload(gpu, &[1], &[factor])?;
+    binary(gpu, BinaryOp::Mul, x, &factor)
+}
+
+/// Gemm in f32 on the GPU; returns Y `[M, N]`. A B larger than one storage binding is bound in
+/// parts (see [`chunked`]).
 pub fn gemm(
     gpu: &Gpu,
     a: &GpuTensor,
@@ -156,6 +191,9 @@ pub fn gemm(
             activation: Activation::Identity,
         };
         return matmul_f32(gpu, a, b, c, &matmul);
+    }
+    if chunked::exceeds_binding(gpu, b) {
+        return gemm_in_parts(gpu, a, b, c, options);
     }
     let y = GpuTensor::uninit(gpu, &[dims.m, dims.n], DType::F32)?;
     let uniforms = GemmUniforms {
