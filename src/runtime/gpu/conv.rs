@@ -97,9 +97,14 @@ pub(super) fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Res
 }
 
 /// QLinearConv with int8 input and output, per-tensor input and output quantization, and a
-/// constant int8 weight with zero point 0 (per-tensor or per-channel scales). The weight is
-/// repacked and uploaded on each call.
-pub(super) fn qlinear_conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTensor> {
+/// constant int8 weight with zero point 0 (per-tensor or per-channel scales), already in the
+/// kernel's layout ([`q8_conv_weights`]: a Plan does that once, a bare [`super::eval_node`] per
+/// call).
+pub(super) fn qlinear_conv(
+    args: &Args<'_>,
+    attrs: &ConvAttrs,
+    weights: &GpuQ8ConvWeights,
+) -> Result<GpuTensor> {
     let x = args.tensor_of(0, &[DType::I8])?;
     let scalar =
         |index: usize, what: &str| -> Result<f64> { Ok(args.scalar(index, what)?.unwrap_or(0.0)) };
@@ -119,16 +124,15 @@ pub(super) fn qlinear_conv(args: &Args<'_>, attrs: &ConvAttrs) -> Result<GpuTens
         output_scale: scalar(6, "QLinearConv y_scale")? as f32,
         output_zero_point: zero_point(7, "y_zero_point")?,
     };
-    let weights = q8_conv_weights(args)?;
     let bias = args.optional_tensor(8)?;
     let params = conv_params(args, attrs, x.shape(), &weights.shape())?;
     let path = Dot4Path::preferred(args.gpu);
-    conv2d_q8(args.gpu, x, &weights, bias, &quant, &params, path)
+    conv2d_q8(args.gpu, x, weights, bias, &quant, &params, path)
 }
 
 /// QLinearConv's constant weight (input 3) with its scales (4) and zero points (5) as the int8
 /// kernel's per-output-channel layout.
-fn q8_conv_weights(args: &Args<'_>) -> Result<GpuQ8ConvWeights> {
+pub(super) fn q8_conv_weights(args: &Args<'_>) -> Result<GpuQ8ConvWeights> {
     let weight = args
         .constant(3, "QLinearConv weight")?
         .ok_or_else(|| args.invalid("the weight is required".into()))?;

@@ -45,7 +45,8 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         }
         Op::Conv(attrs) => conv::conv(args, attrs),
         Op::ConvTranspose(attrs) => conv::conv_transpose(args, attrs),
-        Op::QLinearConv(attrs) => conv::qlinear_conv(args, attrs),
+        Op::QLinearConv(attrs) => conv::q8_conv_weights(args)
+            .and_then(|weights| conv::qlinear_conv(args, attrs, &weights)),
         Op::QuantizeLinear { axis, .. } => pointwise::quantize(args, *axis),
         Op::DequantizeLinear { axis } => pointwise::dequantize(args, *axis),
         Op::MaxPool(attrs) => conv::pool(args, attrs, true),

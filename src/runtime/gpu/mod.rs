@@ -29,6 +29,7 @@ pub use layout::{is_relabel, relabel_shape};
 use crate::device::Gpu;
 use crate::error::{Error, Result};
 use crate::graph::{Node, Op};
+use crate::ops::conv::GpuQ8ConvWeights;
 use crate::tensor::{DType, GpuTensor, HostTensor, TensorData};
 use args::Args;
 
@@ -102,6 +103,34 @@ fn locate_too_large(error: Error, node: &Node) -> Error {
             limit,
         },
         other => other,
+    }
+}
+
+/// QLinearConv `node`'s constant weight (with its scales) uploaded in the int8 kernel's layout,
+/// from the host values of its initializers (`constants[i]` for input `i`), so that a Plan uploads
+/// it once and runs the node with [`eval_qlinear_conv`].
+pub fn upload_qlinear_conv_weights(
+    gpu: &Gpu,
+    node: &Node,
+    constants: &[Option<&HostTensor>],
+) -> Result<GpuQ8ConvWeights> {
+    let inputs = vec![None; node.inputs.len()];
+    conv::q8_conv_weights(&Args::new(gpu, node, &inputs, constants)?)
+}
+
+/// Runs QLinearConv `node` like [`eval_node`], with its weight already uploaded
+/// ([`upload_qlinear_conv_weights`]).
+pub fn eval_qlinear_conv(
+    gpu: &Gpu,
+    node: &Node,
+    inputs: &[Option<&GpuTensor>],
+    constants: &[Option<&HostTensor>],
+    weights: &GpuQ8ConvWeights,
+) -> Result<GpuTensor> {
+    let args = Args::new(gpu, node, inputs, constants)?;
+    match &node.op {
+        Op::QLinearConv(attrs) => conv::qlinear_conv(&args, attrs, weights),
+        other => Err(args.invalid(format!("{} is not a QLinearConv", other.name()))),
     }
 }
 

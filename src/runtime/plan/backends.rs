@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::device::Gpu;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::infer::ValueType;
-use crate::graph::{Graph, Node};
+use crate::graph::{Graph, Node, Op};
+use crate::ops::conv::GpuQ8ConvWeights;
 use crate::runtime::gpu::packed::{self, DeviceWeight};
 use crate::runtime::plan::execute::{live, not_live, Evaluator};
 use crate::runtime::plan::observe::Observed;
@@ -22,6 +23,27 @@ pub(super) struct GpuEvaluator<'p> {
     pub weights: &'p HashMap<(String, DType), GpuTensor>,
     /// Packed weights uploaded once, in the layout their readers run.
     pub packed: &'p HashMap<String, DeviceWeight>,
+    /// QLinearConv weights in the int8 kernel's layout, uploaded once, by node name.
+    pub qlinear_weights: &'p HashMap<String, GpuQ8ConvWeights>,
+}
+
+/// The weight of every QLinearConv of `graph`, uploaded once in the int8 kernel's layout.
+pub(super) fn upload_qlinear_weights(
+    device: &Gpu,
+    graph: &Graph,
+) -> Result<HashMap<String, GpuQ8ConvWeights>> {
+    let constants = |node: &Node| -> Vec<Option<&HostTensor>> {
+        (node.inputs.iter())
+            .map(|name| name.as_ref().and_then(|name| graph.initializers.get(name)))
+            .collect()
+    };
+    (graph.nodes.iter())
+        .filter(|node| matches!(node.op, Op::QLinearConv(_)))
+        .map(|node| {
+            let weights = gpu::upload_qlinear_conv_weights(device, node, &constants(node))?;
+            Ok((node.name.clone(), weights))
+        })
+        .collect()
 }
 
 impl GpuEvaluator<'_> {
@@ -86,7 +108,12 @@ impl Evaluator for GpuEvaluator<'_> {
                 None => return Err(not_live(node, name)),
             }
         }
-        gpu::eval_node(self.device, node, &operands, &self.constants_of(node))
+        let constants = self.constants_of(node);
+        if let Some(weights) = self.qlinear_weights.get(&node.name) {
+            let output = gpu::eval_qlinear_conv(self.device, node, &operands, &constants, weights)?;
+            return Ok(vec![output]);
+        }
+        gpu::eval_node(self.device, node, &operands, &constants)
     }
 
     fn relabel(
@@ -188,4 +215,42 @@ impl Evaluator for CpuEvaluator<'_> {
     fn bytes(value: &HostTensor) -> u64 {
         value.size_bytes() as u64
     }
+}
+
+/// Uploads every initializer a GPU kernel reads as a tensor, once per dtype it is read in, after
+/// checking that every input the GPU reads as a constant is one.
+pub(super) fn upload_weights(
+    device: &Gpu,
+    graph: &Graph,
+) -> Result<HashMap<(String, DType), GpuTensor>> {
+    let mut weights = HashMap::new();
+    for node in &graph.nodes {
+        for (index, name) in node.inputs.iter().enumerate() {
+            let Some(name) = name else { continue };
+            let constant = gpu::reads_as_constant(&node.op, index);
+            let Some(host) = graph.initializers.get(name) else {
+                if constant {
+                    return Err(Error::Unsupported {
+                        location: node.location(),
+                        detail: format!(
+                            "dynamic input {index} ('{name}') on the GPU, which needs it as a \
+                             constant; shapes are bound at Plan time so this only happens for \
+                             data-dependent shapes"
+                        ),
+                    });
+                }
+                continue;
+            };
+            if constant {
+                continue;
+            }
+            let dtype = gpu::device_dtype(&node.op, index, host.dtype());
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                weights.entry((name.clone(), dtype))
+            {
+                slot.insert(gpu::upload_as(device, host, dtype)?);
+            }
+        }
+    }
+    Ok(weights)
 }

@@ -16,7 +16,8 @@
 //!
 //! Packed weights ([`crate::graph::PackedWeight`]) are prepared once here too: uploaded in their
 //! layout on the GPU ([`crate::runtime::gpu::packed`]), dequantized to their dense meaning on the
-//! CPU reference backend.
+//! CPU reference backend. A QLinearConv's int8 weight is likewise put in its kernel's layout and
+//! uploaded once.
 //!
 //! Pipelines compile on first use and are cached by program and constants, so the first run
 //! compiles every kernel the model needs and later runs only record; [`Plan::warm_up`] does that
@@ -41,10 +42,13 @@ use crate::device::Gpu;
 use crate::error::{Error, Result};
 use crate::graph::infer::{infer_types, ValueType};
 use crate::graph::{passes, Graph};
+use crate::ops::conv::GpuQ8ConvWeights;
 use crate::runtime::gpu;
 use crate::runtime::gpu::packed::{upload_packed, DeviceWeight};
 use crate::tensor::{DType, GpuTensor, HostTensor};
-use backends::{dequantize_packed, CpuEvaluator, GpuEvaluator};
+use backends::{
+    dequantize_packed, upload_qlinear_weights, upload_weights, CpuEvaluator, GpuEvaluator,
+};
 use execute::{check_selection, execute, Program, Run};
 use schedule::Schedule;
 
@@ -82,6 +86,8 @@ pub struct Plan<'a> {
     weights: HashMap<(String, DType), GpuTensor>,
     /// Packed weights on the GPU, uploaded once in the layout their readers run.
     packed_on_device: HashMap<String, DeviceWeight>,
+    /// QLinearConv weights on the GPU in the int8 kernel's layout, by node name.
+    qlinear_weights: HashMap<String, GpuQ8ConvWeights>,
     /// Packed weights dequantized once for the CPU reference backend.
     packed_on_host: HashMap<String, HostTensor>,
     /// The most bytes of run-time values the last run held at once, measured in the node loop.
@@ -104,13 +110,19 @@ impl<'a> Plan<'a> {
         let types = infer_types(&graph, input_shapes)?;
         check_unique_outputs(&graph)?;
         let schedule = Schedule::new(&graph, &types)?;
-        let (weights, packed_on_device, packed_on_host) = match backend {
+        let (weights, packed_on_device, qlinear_weights, packed_on_host) = match backend {
             Backend::Gpu(device) => (
                 upload_weights(device, &graph)?,
                 upload_packed(device, &graph)?,
+                upload_qlinear_weights(device, &graph)?,
                 HashMap::new(),
             ),
-            Backend::Cpu => (HashMap::new(), HashMap::new(), dequantize_packed(&graph)?),
+            Backend::Cpu => (
+                HashMap::new(),
+                HashMap::new(),
+                HashMap::new(),
+                dequantize_packed(&graph)?,
+            ),
         };
         Ok(Plan {
             graph,
@@ -119,6 +131,7 @@ impl<'a> Plan<'a> {
             schedule,
             weights,
             packed_on_device,
+            qlinear_weights,
             packed_on_host,
             measured_peak_bytes: 0,
         })
@@ -203,6 +216,7 @@ impl<'a> Plan<'a> {
             types: &self.types,
             weights: &self.weights,
             packed: &self.packed_on_device,
+            qlinear_weights: &self.qlinear_weights,
         };
         let run = execute(&self.program(), &evaluator, inputs, observer)?;
         self.finish(run)
@@ -370,39 +384,4 @@ fn check_unique_outputs(graph: &Graph) -> Result<()> {
         }),
         None => Ok(()),
     }
-}
-
-/// Uploads every initializer a GPU kernel reads as a tensor, once per dtype it is read in, after
-/// checking that every input the GPU reads as a constant is one.
-fn upload_weights(device: &Gpu, graph: &Graph) -> Result<HashMap<(String, DType), GpuTensor>> {
-    let mut weights = HashMap::new();
-    for node in &graph.nodes {
-        for (index, name) in node.inputs.iter().enumerate() {
-            let Some(name) = name else { continue };
-            let constant = gpu::reads_as_constant(&node.op, index);
-            let Some(host) = graph.initializers.get(name) else {
-                if constant {
-                    return Err(Error::Unsupported {
-                        location: node.location(),
-                        detail: format!(
-                            "dynamic input {index} ('{name}') on the GPU, which needs it as a \
-                             constant; shapes are bound at Plan time so this only happens for \
-                             data-dependent shapes"
-                        ),
-                    });
-                }
-                continue;
-            };
-            if constant {
-                continue;
-            }
-            let dtype = gpu::device_dtype(&node.op, index, host.dtype());
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                weights.entry((name.clone(), dtype))
-            {
-                slot.insert(gpu::upload_as(device, host, dtype)?);
-            }
-        }
-    }
-    Ok(weights)
 }

@@ -15,7 +15,7 @@
 //! let mut shapes = Vec::new();
 //! let _every_value = |name: &str, value: Observed<'_>| {
 //!     shapes.push((name.to_string(), value.shape().to_vec()));
-//!     Ok(())
+//!     Ok::<(), kiln::Error>(())
 //! };
 //! let _two_values = observe_only(["conv1", "relu1"], |_: &str, _: Observed<'_>| Ok(()));
 //! let _collect = CollectToHost::new(Selection::All);

@@ -3,9 +3,11 @@
 
 use half::f16;
 use kiln::check::{compare, SeededRng};
-use kiln::graph::{AutoPad, Op};
+use kiln::device::Gpu;
+use kiln::graph::{AutoPad, Graph, Op};
 use kiln::ops::elementwise::UnaryOp;
 use kiln::ops::Activation;
+use kiln::runtime::{Backend, Plan};
 use kiln::tensor::{DType, HostTensor, TensorData};
 
 use super::builder::{conv, max_pool, random_input, Builder};
@@ -63,9 +65,8 @@ fn f16_conv_relu_pool_matches_the_cpu_backend() {
     compare("f16 conv", &as_f32(&got[0].1), &want_values, &tolerance).assert_passed();
 }
 
-#[test]
-fn qlinear_conv_matches_the_cpu_backend_within_one_step() {
-    let Some(gpu) = gpu() else { return };
+/// QLinearConv (3×3, pad 1, per-channel weight scales, i32 bias) on an int8 [1, 4, 6, 6] input.
+fn qlinear_conv_graph() -> (Graph, HostTensor) {
     let mut rng = SeededRng::new(31);
     let int8 = |rng: &mut SeededRng, shape: &[usize], low: i32, high: i32| {
         let values = rng.int_vec(shape.iter().product(), low, high);
@@ -103,7 +104,14 @@ fn qlinear_conv_matches_the_cpu_backend_within_one_step() {
     b.node("qconv", Op::QLinearConv(attrs), &inputs, &["y"])
         .output("y");
     let x = int8(&mut rng, &[1, 4, 6, 6], -128, 127);
-    let (got, want) = run_both(gpu, &b.graph, &[("x".to_string(), x)]);
+    (b.graph, x)
+}
+
+#[test]
+fn qlinear_conv_matches_the_cpu_backend_within_one_step() {
+    let Some(gpu) = gpu() else { return };
+    let (graph, x) = qlinear_conv_graph();
+    let (got, want) = run_both(gpu, &graph, &[("x".to_string(), x)]);
     assert_eq!(got[0].1.dtype(), DType::I8);
     // The integer accumulators are exact on both; the requantizing product acc·multiplier is
     // rounded in f32 on the GPU and in f64 on the CPU, which can move a value that lies within
@@ -111,6 +119,29 @@ fn qlinear_conv_matches_the_cpu_backend_within_one_step() {
     let want_values = as_f32(&want[0].1);
     let tolerance = vec![1.0; want_values.len()];
     compare("QLinearConv", &as_f32(&got[0].1), &want_values, &tolerance).assert_passed();
+}
+
+#[test]
+fn a_plan_uploads_the_qlinear_conv_weight_once() {
+    if gpu().is_none() {
+        return;
+    }
+    // A device of its own, so that no other test's buffers move the pool's counters.
+    let device = Gpu::from_env().unwrap();
+    let (graph, x) = qlinear_conv_graph();
+    let inputs = [("x".to_string(), x)];
+    let shapes = [("x".to_string(), vec![1, 4, 6, 6])];
+    let mut plan = Plan::new(&graph, &shapes, Backend::Gpu(&device)).unwrap();
+    let requests = |device: &Gpu| {
+        let stats = device.pool_stats();
+        stats.allocations + stats.reuses
+    };
+    let before = requests(&device);
+    plan.run(&inputs).unwrap();
+    // A run asks the pool for three buffers: the input, the launcher's requantizing multipliers
+    // (made per launch from the activation scales) and the output. The weight's data and row
+    // sums were uploaded by Plan::new; uploading them per run would add their buffers here.
+    assert_eq!(requests(&device) - before, 3);
 }
 
 #[test]
