@@ -323,9 +323,15 @@ fn split_shapes<'x>(
 }
 
 fn shape_error(detail: String) -> Error {
-    Error::ShapeMismatch { op: "conv", detail }
+    Error::ShapeMismatch {
+        op: "conv geometry",
+        detail,
+    }
 }
 
 fn invalid(detail: String) -> Error {
-    Error::InvalidArgument { op: "conv", detail }
+    Error::InvalidArgument {
+        op: "conv geometry",
+        detail,
+    }
 }
