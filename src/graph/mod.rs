@@ -8,6 +8,7 @@
 //! initializer or one node output), and every node input and graph output names such a value.
 
 mod conv_defaults;
+pub mod eval;
 pub mod infer;
 mod op;
 mod packed;

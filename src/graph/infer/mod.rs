@@ -6,7 +6,7 @@
 //! shape, Slice's starts, Resize's scales, ...) read those values from the constants the walk
 //! knows: the initializers, the output of every Shape whose input shape is known, and the outputs
 //! of small nodes whose inputs are all known constants, computed with the CPU reference backend
-//! ([`crate::runtime::cpu::eval_node`]). A shape subgraph such as
+//! ([`crate::graph::eval::eval_node`]). A shape subgraph such as
 //! `Shape → Gather → Unsqueeze → Concat → Reshape` is thereby resolved.
 
 mod inputs;
@@ -188,7 +188,7 @@ fn constant_outputs(
             return Ok(None);
         }
     }
-    let outputs = crate::runtime::cpu::eval_node(inputs.node, &values)?;
+    let outputs = super::eval::eval_node(inputs.node, &values)?;
     for (output, ty) in outputs.iter().zip(types) {
         if ValueType::of(output) != *ty {
             return Err(inputs.error(format!(

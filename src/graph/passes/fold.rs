@@ -79,7 +79,7 @@ fn fold_node(
     if output_bytes > MAX_FOLDED_BYTES {
         return Ok(None);
     }
-    let outputs = crate::runtime::cpu::eval_node(node, &values)?;
+    let outputs = crate::graph::eval::eval_node(node, &values)?;
     if outputs.len() != node.outputs.len() {
         return Err(Error::InvalidModel {
             location: node.location(),

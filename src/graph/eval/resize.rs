@@ -3,14 +3,14 @@
 //! from [`axis_geometry`]), the values from [`reference_resize_axes`], the ops' one reference.
 
 use crate::error::Result;
-use crate::graph::ResizeAttrs;
-use crate::ops::resize::coordinates::{axis_geometry, ResizeTarget};
-use crate::ops::resize::{reference_resize_axes, AxisResize};
-use crate::runtime::cpu::args::{
+use crate::graph::eval::args::{
     expect_arity, float_values, integer_values, invalid, optional_non_empty, output_len, required,
     Inputs,
 };
-use crate::runtime::cpu::element::tensor_from_f64;
+use crate::graph::eval::element::tensor_from_f64;
+use crate::graph::ResizeAttrs;
+use crate::ops::resize::coordinates::{axis_geometry, ResizeTarget};
+use crate::ops::resize::{reference_resize_axes, AxisResize};
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 

@@ -6,14 +6,14 @@
 //! is an error, Pow takes non-negative integer exponents.
 
 use crate::error::Result;
-use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
-use crate::ops::Activation;
-use crate::runtime::cpu::args::{
+use crate::graph::eval::args::{
     bad_value, expect_arity, expect_same_dtype, invalid, optional_non_empty, required, scalar_f64,
     unsupported, Inputs,
 };
-use crate::runtime::cpu::broadcast::broadcast_offsets;
-use crate::runtime::cpu::element::{is_float, is_integer, tensor_from_f64, tensor_from_i64};
+use crate::graph::eval::broadcast::broadcast_offsets;
+use crate::graph::eval::element::{is_float, is_integer, tensor_from_f64, tensor_from_i64};
+use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
+use crate::ops::Activation;
 use crate::tensor::HostTensor;
 
 /// Sqrt, Exp, Log, Neg, Abs and the activations. Integers take Neg, Abs and Relu.

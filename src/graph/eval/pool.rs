@@ -8,13 +8,13 @@
 //! to f32 once per pass.
 
 use crate::error::Result;
+use crate::graph::eval::args::{
+    expect_arity, float_values, output_len, required, shape_error, unsupported, Inputs,
+};
+use crate::graph::eval::element::{is_float, tensor_from_f64};
 use crate::graph::PoolAttrs;
 use crate::ops::conv::geometry::{axis_values, resolve_auto_pads};
 use crate::ops::pooling::{reference_global_pool, reference_pool2d, Pool2dOptions, PoolKind};
-use crate::runtime::cpu::args::{
-    expect_arity, float_values, output_len, required, shape_error, unsupported, Inputs,
-};
-use crate::runtime::cpu::element::{is_float, tensor_from_f64};
 use crate::tensor::{DType, HostTensor};
 
 /// MaxPool or AveragePool `(x)` with `attrs`.

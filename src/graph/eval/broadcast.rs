@@ -3,7 +3,7 @@
 //! and MatMul's batch axes all gather through these tables.
 
 use crate::error::Result;
-use crate::runtime::cpu::args::{output_len, shape_error};
+use crate::graph::eval::args::{output_len, shape_error};
 use crate::tensor::shape::{broadcast_shapes, broadcast_strides};
 
 /// The numpy broadcast of `shapes` and, per input, the offset each output element reads.

@@ -4,10 +4,10 @@
 //! error must name the node.
 
 use crate::check::SeededRng;
+use crate::graph::eval::element::tensor_from_f64;
+use crate::graph::eval::eval_node;
+use crate::graph::eval::robustness::{sample_ops, sample_tensors, variant, VARIANTS};
 use crate::graph::{Node, Op};
-use crate::runtime::cpu::element::tensor_from_f64;
-use crate::runtime::cpu::eval_node;
-use crate::runtime::cpu::robustness::{sample_ops, sample_tensors, variant, VARIANTS};
 use crate::tensor::{DType, HostTensor};
 use std::collections::BTreeSet;
 

@@ -5,15 +5,15 @@
 //! `[outer, rest]` at `axis` and normalized over everything from `axis` on).
 
 use crate::error::Result;
+use crate::graph::eval::args::{
+    expect_arity, expect_same_dtype, float_values, optional, required, Inputs,
+};
+use crate::graph::eval::element::tensor_from_f64;
 use crate::ops::normalization::{
     reference_batchnorm, reference_layernorm, reference_lrn, BatchNormParams, LayerNormOptions,
     LrnAttrs,
 };
 use crate::ops::softmax::reference_softmax;
-use crate::runtime::cpu::args::{
-    expect_arity, expect_same_dtype, float_values, optional, required, Inputs,
-};
-use crate::runtime::cpu::element::tensor_from_f64;
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 

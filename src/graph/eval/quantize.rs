@@ -3,15 +3,15 @@
 //! [`reference_qlinear_conv`]: the operands read and checked here, the arithmetic there.
 
 use crate::error::Result;
+use crate::graph::eval::args::{
+    expect_arity, expect_same_dtype, float_values, invalid, optional, output_len, required,
+    scalar_f64, shape_error, unsupported, Inputs,
+};
+use crate::graph::eval::element::{tensor_from_f64, tensor_from_i64};
 use crate::graph::ConvAttrs;
 use crate::ops::conv::{reference_qlinear_conv, ConvGeometry, QLinearOperands, QLinearScales};
 use crate::ops::quantize::{reference_dequantize_linear, reference_quantize_linear, QdqAttributes};
 use crate::ops::Activation;
-use crate::runtime::cpu::args::{
-    expect_arity, expect_same_dtype, float_values, invalid, optional, output_len, required,
-    scalar_f64, shape_error, unsupported, Inputs,
-};
-use crate::runtime::cpu::element::{tensor_from_f64, tensor_from_i64};
 use crate::tensor::{DType, HostTensor};
 
 /// QuantizeLinear `(x, y_scale, y_zero_point?)` to the zero point's dtype (i8 or u8; u8 when

@@ -3,7 +3,7 @@
 //! errors the op files raise. Those errors carry no location; [`super::eval_node`] adds the node's.
 
 use crate::error::{Error, Result};
-use crate::runtime::cpu::element::is_integer;
+use crate::graph::eval::element::is_integer;
 use crate::tensor::{element_count, HostTensor, TensorData};
 use std::borrow::Cow;
 

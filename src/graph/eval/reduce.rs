@@ -3,11 +3,11 @@
 //! `noop_with_empty_axes`), reduced axes kept as 1 with `keepdims`. ArgMax gives i64 indices.
 
 use crate::error::Result;
-use crate::ops::reduce::{reference_reduce, ReduceKind, Reduction};
-use crate::runtime::cpu::args::{
+use crate::graph::eval::args::{
     bad_value, expect_arity, float_values, integer_values, optional, required, Inputs,
 };
-use crate::runtime::cpu::element::tensor_from_f64;
+use crate::graph::eval::element::tensor_from_f64;
+use crate::ops::reduce::{reference_reduce, ReduceKind, Reduction};
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 

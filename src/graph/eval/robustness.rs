@@ -4,6 +4,8 @@
 //! must name the node. The samples are shared with [`super::robustness_seeds`].
 
 use crate::check::SeededRng;
+use crate::graph::eval::element::tensor_from_f64;
+use crate::graph::eval::eval_node;
 use crate::graph::{
     AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Node, Op, PoolAttrs, ResizeAttrs,
 };
@@ -13,8 +15,6 @@ use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::Activation;
-use crate::runtime::cpu::element::tensor_from_f64;
-use crate::runtime::cpu::eval_node;
 use crate::tensor::{DType, HostTensor};
 use std::collections::BTreeSet;
 

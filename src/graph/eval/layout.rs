@@ -4,15 +4,15 @@
 //! [`resolve_perm`], [`resolve_pads`]).
 
 use crate::error::Result;
+use crate::graph::eval::args::{
+    expect_arity, expect_same_dtype, integer_values, invalid, optional, optional_non_empty,
+    output_len, required, Inputs, MAX_OUTPUT_ELEMENTS,
+};
+use crate::graph::eval::element::{elements, with_element_type, HostElement};
 use crate::ops::layout::{
     concat_shape, reference_concat, reference_pad, reference_slice, reference_transpose,
     resolve_pads, resolve_perm, resolve_slice, PadMode, SliceAxis,
 };
-use crate::runtime::cpu::args::{
-    expect_arity, expect_same_dtype, integer_values, invalid, optional, optional_non_empty,
-    output_len, required, Inputs, MAX_OUTPUT_ELEMENTS,
-};
-use crate::runtime::cpu::element::{elements, with_element_type, HostElement};
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 

@@ -3,13 +3,13 @@
 //! The fused activation is applied last, in the tensor's dtype.
 
 use crate::error::Result;
+use crate::graph::eval::args::{
+    expect_arity, expect_same_dtype, float_values, optional, output_len, required, Inputs,
+};
+use crate::graph::eval::element::tensor_from_f64;
 use crate::graph::{ConvAttrs, ConvTransposeAttrs};
 use crate::ops::conv::{reference_conv, reference_conv_transpose, ConvGeometry, ConvOperands};
 use crate::ops::Activation;
-use crate::runtime::cpu::args::{
-    expect_arity, expect_same_dtype, float_values, optional, output_len, required, Inputs,
-};
-use crate::runtime::cpu::element::tensor_from_f64;
 use crate::tensor::HostTensor;
 use std::borrow::Cow;
 

@@ -4,16 +4,16 @@
 //! reference the int8 kernels are tested against, one matrix pair at a time.
 
 use crate::error::Result;
+use crate::graph::eval::args::{
+    expect_arity, expect_same_dtype, float_values, invalid, optional, required, shape_error,
+    unsupported, Inputs,
+};
+use crate::graph::eval::broadcast::broadcast_offsets;
+use crate::graph::eval::element::tensor_from_f64;
 use crate::ops::gemm::{reference_gemm, GemmOptions};
 use crate::ops::matmul::int8::{reference_matmul_integer, IntegerProduct};
 use crate::ops::matmul::{reference_matmul, MatmulDims};
 use crate::ops::Activation;
-use crate::runtime::cpu::args::{
-    expect_arity, expect_same_dtype, float_values, invalid, optional, required, shape_error,
-    unsupported, Inputs,
-};
-use crate::runtime::cpu::broadcast::broadcast_offsets;
-use crate::runtime::cpu::element::tensor_from_f64;
 use crate::tensor::{DType, HostTensor, TensorData};
 
 /// A numpy matmul of `[..., M, K]` by `[..., K, N]`: the matrix sizes, the output shape and, per
@@ -51,7 +51,7 @@ impl BatchedProduct {
         if b.len() > 1 {
             shape.push(n);
         }
-        crate::runtime::cpu::args::output_len(&shape)?;
+        crate::graph::eval::args::output_len(&shape)?;
         let pairs = offsets[0].iter().copied().zip(offsets[1].iter().copied());
         Ok(BatchedProduct {
             m,

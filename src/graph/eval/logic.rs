@@ -3,10 +3,10 @@
 //! unequal and unordered); Where selects between two inputs of any shared dtype.
 
 use crate::error::Result;
+use crate::graph::eval::args::{expect_arity, expect_same_dtype, output_len, required, Inputs};
+use crate::graph::eval::broadcast::broadcast_offsets;
+use crate::graph::eval::element::{elements, with_element_type, HostElement};
 use crate::ops::convert::{reference_cast, reference_compare, reference_not, CompareOp};
-use crate::runtime::cpu::args::{expect_arity, expect_same_dtype, output_len, required, Inputs};
-use crate::runtime::cpu::broadcast::broadcast_offsets;
-use crate::runtime::cpu::element::{elements, with_element_type, HostElement};
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, HostTensor, TensorData};
 

@@ -3,12 +3,12 @@
 //! [`unsqueeze_shape`]); Expand broadcasts to a shape.
 
 use crate::error::Result;
-use crate::ops::layout::{flatten_shape, reshape_shape, squeeze_shape, unsqueeze_shape};
-use crate::runtime::cpu::args::{
+use crate::graph::eval::args::{
     expect_arity, integer_values, invalid, optional_non_empty, required, Inputs,
 };
-use crate::runtime::cpu::broadcast::broadcast_offsets;
-use crate::runtime::cpu::element::{elements, with_element_type, HostElement};
+use crate::graph::eval::broadcast::broadcast_offsets;
+use crate::graph::eval::element::{elements, with_element_type, HostElement};
+use crate::ops::layout::{flatten_shape, reshape_shape, squeeze_shape, unsqueeze_shape};
 use crate::tensor::HostTensor;
 
 /// Reshape `(x, shape)`.

@@ -2,15 +2,15 @@
 //! the pass-through Identity and Dropout (inference mode).
 
 use crate::error::Result;
-use crate::ops::indexing::{gather_shape, reference_gather};
-use crate::runtime::cpu::args::{
+use crate::graph::eval::args::{
     bad_value, expect_arity, expect_same_dtype, integer_values, invalid, optional, output_len,
     required, scalar_f64, unsupported, Inputs,
 };
-use crate::runtime::cpu::element::{
+use crate::graph::eval::element::{
     elements, is_float, is_integer, tensor_from_f64, tensor_from_i64, with_element_type,
     HostElement,
 };
+use crate::ops::indexing::{gather_shape, reference_gather};
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::{HostTensor, TensorData};
 
