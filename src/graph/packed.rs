@@ -88,7 +88,9 @@ impl PackedWeight {
     /// Checks that `shape` holds exactly `N · K` elements and, when `transposed`, is 2-D `[K, N]`.
     pub fn new(matrix: PackedMatrix, shape: Vec<usize>, transposed: bool) -> Result<Self> {
         let (rows, cols) = matrix.dims();
-        let elements = shape.iter().try_fold(1usize, |acc, &dim| acc.checked_mul(dim));
+        let elements = shape
+            .iter()
+            .try_fold(1usize, |acc, &dim| acc.checked_mul(dim));
         let fits = if transposed {
             shape == [cols, rows]
         } else {
@@ -100,7 +102,11 @@ impl PackedWeight {
                 detail: format!(
                     "a {} matrix of [{rows}, {cols}] cannot stand for a tensor of {shape:?}{}",
                     matrix.layout_name(),
-                    if transposed { " (as its transpose)" } else { "" }
+                    if transposed {
+                        " (as its transpose)"
+                    } else {
+                        ""
+                    }
                 ),
             });
         }
