@@ -19,7 +19,6 @@ use kiln::import::onnx::load_onnx;
 use kiln::ops::matmul::chunked::binding_parts;
 use kiln::runtime::{Backend, Plan};
 use kiln::tensor::{DType, HostTensor};
-use kiln::Error;
 
 /// f32's unit roundoff, 2⁻²⁴.
 const UNIT_ROUNDOFF: f64 = 1.0 / 16_777_216.0;
@@ -215,16 +214,12 @@ fn vgg19_on_the_gpu_matches_the_cpu_reference() {
 }
 
 #[test]
-fn alexnet_on_the_gpu_matches_the_cpu_reference_or_names_what_is_missing() {
-    match check_model(
+fn alexnet_on_the_gpu_matches_the_cpu_reference() {
+    if let Err(error) = check_model(
         "alexnet",
         Part::Whole(&[1, 3, 227, 227]),
         ALEXNET_REDUCTIONS,
     ) {
-        Ok(_) => {}
-        Err(error @ Error::Unsupported { .. }) if error.to_string().contains("LRN") => {
-            eprintln!("alexnet: not run, kiln lacks LRN: {error}");
-        }
-        Err(error) => panic!("alexnet: {error}"),
+        panic!("alexnet: {error}");
     }
 }
