@@ -6,6 +6,7 @@
 
 pub use crate::ops::convert::CompareOp;
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
+use crate::ops::gemm::GemmOptions;
 use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
@@ -267,6 +268,26 @@ pub enum Op {
 }
 
 impl Op {
+    /// A Gemm's `alpha`, `beta`, `transA` and `transB` as the Gemm references and launchers take
+    /// them; `None` for other ops.
+    pub fn gemm_options(&self) -> Option<GemmOptions> {
+        match *self {
+            Op::Gemm {
+                alpha,
+                beta,
+                trans_a,
+                trans_b,
+                ..
+            } => Some(GemmOptions {
+                alpha,
+                beta,
+                trans_a,
+                trans_b,
+            }),
+            _ => None,
+        }
+    }
+
     /// The ONNX operator name this op imports from (for messages and the unsupported-op report).
     pub fn name(&self) -> &'static str {
         match self {

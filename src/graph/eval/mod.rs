@@ -49,7 +49,6 @@ mod robustness_seeds;
 
 use crate::error::{Error, Result};
 use crate::graph::{Node, Op};
-use crate::ops::gemm::GemmOptions;
 use crate::ops::pooling::PoolKind;
 use crate::tensor::{element, HostTensor};
 use args::Inputs;
@@ -72,19 +71,8 @@ fn dispatch(node: &Node, inputs: Inputs) -> Result<Vec<HostTensor>> {
         Op::Not => logic::not(inputs),
         Op::Cast { to } => logic::cast(*to, inputs),
         Op::MatMul { activation } => matmul::matmul(*activation, inputs),
-        Op::Gemm {
-            alpha,
-            beta,
-            trans_a,
-            trans_b,
-            activation,
-        } => {
-            let options = GemmOptions {
-                alpha: *alpha,
-                beta: *beta,
-                trans_a: *trans_a,
-                trans_b: *trans_b,
-            };
+        Op::Gemm { activation, .. } => {
+            let options = node.op.gemm_options().unwrap_or_default();
             matmul::gemm(&options, *activation, inputs)
         }
         Op::MatMulInteger => matmul::matmul_integer(inputs),

@@ -5,7 +5,7 @@ use super::rules::NodeInputs;
 use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::elementwise::broadcast_output_shape;
-use crate::ops::gemm::{gemm_dims, GemmOptions};
+use crate::ops::gemm::gemm_dims;
 use crate::ops::reduce::ReducePlan;
 use crate::tensor::shape::normalize_axis;
 
@@ -62,21 +62,8 @@ fn split_matrix(shape: &[usize]) -> (&[usize], [usize; 2]) {
 
 /// Gemm: `[M, N]` from the (optionally transposed) matrices A and B; C must broadcast to it.
 pub(super) fn gemm(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
-    let Op::Gemm {
-        alpha,
-        beta,
-        trans_a,
-        trans_b,
-        ..
-    } = inputs.node.op
-    else {
+    let Some(options) = inputs.node.op.gemm_options() else {
         return Err(inputs.error("is not a Gemm".into()));
-    };
-    let options = GemmOptions {
-        alpha,
-        beta,
-        trans_a,
-        trans_b,
     };
     let dims = gemm_dims("Gemm", inputs.shape(0)?, inputs.shape(1)?, &options)
         .map_err(|e| inputs.at_node(e))?;

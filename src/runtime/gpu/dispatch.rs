@@ -4,7 +4,6 @@
 
 use crate::error::Result;
 use crate::graph::Op;
-use crate::ops::gemm::GemmOptions;
 use crate::ops::normalization::lrn;
 use crate::runtime::gpu::args::Args;
 use crate::runtime::gpu::{conv, convert, dense, layout, pointwise};
@@ -28,19 +27,8 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         Op::Not => convert::not(args),
         Op::Cast { to } => convert::cast(args, *to),
         Op::MatMul { activation } => dense::matmul(args, *activation),
-        Op::Gemm {
-            alpha,
-            beta,
-            trans_a,
-            trans_b,
-            activation,
-        } => {
-            let options = GemmOptions {
-                alpha: *alpha,
-                beta: *beta,
-                trans_a: *trans_a,
-                trans_b: *trans_b,
-            };
+        Op::Gemm { activation, .. } => {
+            let options = args.node.op.gemm_options().unwrap_or_default();
             dense::gemm_with_activation(args, &options, *activation)
         }
         Op::Conv(attrs) => conv::conv(args, attrs),
