@@ -11,15 +11,14 @@ use kiln::graph::Op;
 use kiln::ops::elementwise::{activation, BinaryOp};
 use kiln::ops::gemm::{gemm, reference_gemm, GemmOptions};
 use kiln::ops::matmul::chunked::binding_parts;
-use kiln::ops::matmul::f32::{matmul_f32_with_path, F32LoadPath};
-use kiln::ops::matmul::reference::OutputPrecision;
-use kiln::ops::matmul::{reference_matmul, MatmulOptions};
+use kiln::ops::matmul::f32::F32LoadPath;
 use kiln::ops::Activation;
 use kiln::runtime::{Backend, Plan};
 use kiln::tensor::{DType, GpuTensor};
 use kiln::Error;
 
 use crate::common::{gpu, random_values, Case};
+use crate::matmul_f32::check_case_on;
 use crate::runtime::builder::{random_input, Builder};
 use crate::runtime::UNIT_ROUNDOFF;
 
@@ -40,26 +39,8 @@ fn small_binding_gpu() -> Option<&'static Gpu> {
 /// `case` on the small-binding device against the f64 reference; returns B's binding count.
 fn check_split_product(case: &Case, activation: Activation, path: F32LoadPath) -> usize {
     let gpu = small_binding_gpu().expect("checked by caller");
-    let mut rng = SeededRng::new((case.m * 1000 + case.n) as u64);
-    let a = random_values(&mut rng, case.batch * case.m * case.k);
-    let b = random_values(&mut rng, case.b_len());
-    let bias = rng.uniform_vec(case.n, -2.0, 2.0);
-    let options = MatmulOptions {
-        b_transposed: case.b_transposed,
-        activation,
-    };
-    let a_gpu = GpuTensor::upload(gpu, &case.a_shape(), &a).unwrap();
-    let b_gpu = GpuTensor::upload(gpu, &case.b_shape(), &b).unwrap();
-    let bias_gpu = GpuTensor::upload(gpu, &[case.n], &bias).unwrap();
-    let c = matmul_f32_with_path(gpu, &a_gpu, &b_gpu, Some(&bias_gpu), &options, path).unwrap();
-    let reference = reference_matmul(&a, &b, &case.dims(), Some(&bias[..]), activation);
-    compare(
-        &format!("split {case:?} {activation:?} {path:?}"),
-        &c.read::<f32>(gpu).unwrap(),
-        &reference.values(),
-        &reference.tolerances(OutputPrecision::F32),
-    )
-    .assert_passed();
+    let seed = (case.m * 1000 + case.n) as u64;
+    check_case_on(gpu, case, activation, true, path, seed);
     binding_parts(gpu, &case.b_shape(), DType::F32).unwrap()
 }
 

@@ -2,6 +2,7 @@
 //! `kiln::ops::matmul::reference`).
 
 use kiln::check::{compare, SeededRng};
+use kiln::device::Gpu;
 use kiln::ops::matmul::f32::{matmul_f32_with_path, vec4_loads_fit, F32LoadPath};
 use kiln::ops::matmul::reference::OutputPrecision;
 use kiln::ops::matmul::{reference_matmul, MatmulOptions};
@@ -13,6 +14,18 @@ use crate::common::{gpu, random_values, shape_sweep, Case};
 
 fn check_case(case: &Case, activation: Activation, with_bias: bool, path: F32LoadPath, seed: u64) {
     let gpu = gpu().expect("checked by caller");
+    check_case_on(gpu, case, activation, with_bias, path, seed);
+}
+
+/// `case` on `gpu` through `path`, with seeded operands, against the f64 reference.
+pub(crate) fn check_case_on(
+    gpu: &Gpu,
+    case: &Case,
+    activation: Activation,
+    with_bias: bool,
+    path: F32LoadPath,
+    seed: u64,
+) {
     let mut rng = SeededRng::new(seed);
     let a = random_values(&mut rng, case.batch * case.m * case.k);
     let b = random_values(&mut rng, case.b_len());
