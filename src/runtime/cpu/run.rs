@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Dim, Graph, ValueInfo};
 use crate::runtime::plan::run_as_given;
 use crate::tensor::HostTensor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Runs `graph` on `inputs` (one `(name, tensor)` per graph input) and returns its outputs in
 /// `graph.outputs` order. Inputs must match the declared dtype and fixed extents; a named
@@ -18,7 +18,7 @@ pub fn run_graph(
     inputs: &[(String, HostTensor)],
 ) -> Result<Vec<(String, HostTensor)>> {
     graph.validate()?;
-    bind_inputs(graph, inputs)?;
+    check_inputs(graph, inputs)?;
     let distinct = run_as_given(graph, inputs)?;
     let by_name: HashMap<&str, &HostTensor> = (distinct.iter())
         .map(|(name, tensor)| (name.as_str(), tensor))
@@ -36,22 +36,19 @@ pub fn run_graph(
         .collect()
 }
 
-/// The given inputs by name, each checked against its declaration.
-fn bind_inputs<'a>(
-    graph: &Graph,
-    inputs: &'a [(String, HostTensor)],
-) -> Result<HashMap<&'a str, &'a HostTensor>> {
+/// Checks that every graph input is given once and fits its declaration.
+fn check_inputs(graph: &Graph, inputs: &[(String, HostTensor)]) -> Result<()> {
     let bad = |detail: String| Error::InvalidArgument {
         op: "run_graph",
         detail,
     };
-    let mut bound = HashMap::new();
+    let mut given = HashSet::new();
     let mut symbols: HashMap<&str, usize> = HashMap::new();
     for (name, tensor) in inputs {
         let Some(info) = graph.inputs.iter().find(|info| info.name == *name) else {
             return Err(bad(format!("the graph has no input named '{name}'")));
         };
-        if bound.insert(name.as_str(), tensor).is_some() {
+        if !given.insert(name.as_str()) {
             return Err(bad(format!("input '{name}' is given twice")));
         }
         check_declared(info, tensor, &mut symbols).map_err(bad)?;
@@ -59,10 +56,10 @@ fn bind_inputs<'a>(
     match graph
         .inputs
         .iter()
-        .find(|info| !bound.contains_key(info.name.as_str()))
+        .find(|info| !given.contains(info.name.as_str()))
     {
         Some(missing) => Err(bad(format!("input '{}' is not given", missing.name))),
-        None => Ok(bound),
+        None => Ok(()),
     }
 }
 
