@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use kiln::format::{densify_packed_weights, load_kiln, save_kiln, Provenance};
+use kiln::format::{load_kiln, save_kiln, Provenance};
+use kiln::graph::packing::unpack_weights;
 use kiln::graph::Graph;
 use kiln::import::{darknet, darknet_weights, onnx, ModelKind};
 use kiln::Error;
@@ -61,7 +62,7 @@ pub fn execute(args: ConvertArgs) -> kiln::Result<ExitCode> {
     match output_kind {
         ModelKind::Kiln => save_kiln(&graph, &provenance, &args.output)?,
         ModelKind::Onnx => {
-            for name in densify_packed_weights(&mut graph)? {
+            for name in unpack_weights(&mut graph)? {
                 log::warn!("packed weight '{name}' written to ONNX as dense f32 (dequantized)");
             }
             onnx::save_onnx(&graph, &args.output)?;

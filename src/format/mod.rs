@@ -19,7 +19,6 @@
 //! # Ok::<(), kiln::Error>(())
 //! ```
 
-mod dense;
 mod header;
 pub mod inspect;
 mod load;
@@ -30,7 +29,6 @@ mod save;
 mod tests;
 mod unpack;
 
-pub use dense::densify_packed_weights;
 pub use header::{
     check_version, GraphStructure, Header, WeightLayout, FORMAT_VERSION, MAX_HEADER_BYTES,
     METADATA_KEY,

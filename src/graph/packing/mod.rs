@@ -175,13 +175,13 @@ pub fn unpack_weight(graph: &mut Graph, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Unpacks every packed weight; returns how many there were.
-pub fn unpack_weights(graph: &mut Graph) -> Result<usize> {
+/// Unpacks every packed weight; returns the names unpacked, in name order.
+pub fn unpack_weights(graph: &mut Graph) -> Result<Vec<String>> {
     let names: Vec<String> = graph.packed_weights.keys().cloned().collect();
     for name in &names {
         unpack_weight(graph, name)?;
     }
-    Ok(names.len())
+    Ok(names)
 }
 
 /// Whether the weight `name` is stored as `Wᵀ` for its readers, which must all take a packed
