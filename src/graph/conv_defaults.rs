@@ -34,20 +34,11 @@ impl ConvTransposeAttrs {
 
 #[cfg(test)]
 mod tests {
-    use crate::graph::{AutoPad, ConvAttrs, ConvTransposeAttrs};
+    use crate::graph::{ConvAttrs, ConvTransposeAttrs};
     use crate::ops::conv::ConvGeometry;
-    use crate::ops::Activation;
 
     fn empty_lists() -> ConvAttrs {
-        ConvAttrs {
-            kernel_shape: vec![],
-            strides: vec![],
-            pads: vec![],
-            dilations: vec![],
-            group: 1,
-            auto_pad: AutoPad::NotSet,
-            activation: Activation::Identity,
-        }
+        ConvAttrs::default()
     }
 
     #[test]

@@ -38,6 +38,22 @@ pub struct ConvAttrs {
     pub activation: Activation,
 }
 
+impl Default for ConvAttrs {
+    /// A node that omits every attribute: empty lists (ONNX's defaults, resolved for the weight's
+    /// rank by [`crate::ops::conv::geometry`]), one group, explicit pads, no fused activation.
+    fn default() -> Self {
+        ConvAttrs {
+            kernel_shape: vec![],
+            strides: vec![],
+            pads: vec![],
+            dilations: vec![],
+            group: 1,
+            auto_pad: AutoPad::NotSet,
+            activation: Activation::Identity,
+        }
+    }
+}
+
 /// ConvTranspose's attributes beyond [`ConvAttrs`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConvTransposeAttrs {

@@ -109,21 +109,12 @@ pub(super) fn conv_transpose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::AutoPad;
     use crate::tensor::TensorData;
     use half::f16;
 
     /// Empty lists: every default comes from the weight's rank.
     fn attrs() -> ConvAttrs {
-        ConvAttrs {
-            kernel_shape: vec![],
-            strides: vec![],
-            pads: vec![],
-            dilations: vec![],
-            group: 1,
-            auto_pad: AutoPad::NotSet,
-            activation: Activation::Identity,
-        }
+        ConvAttrs::default()
     }
 
     fn f32s(shape: &[usize], values: &[f32]) -> HostTensor {

@@ -167,7 +167,6 @@ fn per_channel(tensor: &HostTensor, out_channels: usize, what: &str) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::AutoPad;
     use crate::tensor::TensorData;
 
     fn t(shape: &[usize], data: TensorData) -> HostTensor {
@@ -204,15 +203,7 @@ mod tests {
         let f = |v: f32| t(&[], TensorData::F32(vec![v]));
         let u = |v: u8| t(&[], TensorData::U8(vec![v]));
         let bias = t(&[1], TensorData::I32(vec![2]));
-        let attrs = ConvAttrs {
-            kernel_shape: vec![],
-            strides: vec![],
-            pads: vec![],
-            dilations: vec![],
-            group: 1,
-            auto_pad: AutoPad::NotSet,
-            activation: Activation::Identity,
-        };
+        let attrs = ConvAttrs::default();
         let (xs, xz, ws, wz, ys, yz) = (f(0.5), u(2), f(0.5), u(1), f(1.0), u(3));
         let inputs = [
             Some(&x),

@@ -73,13 +73,10 @@ pub(super) const VARIANTS: usize = 44;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
-        kernel_shape: vec![],
         strides,
-        pads: vec![],
-        dilations: vec![],
-        group: 1,
         auto_pad,
         activation: Activation::Relu,
+        ..ConvAttrs::default()
     }
 }
 
