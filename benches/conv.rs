@@ -1,7 +1,8 @@
 //! Criterion benches for the convolutions on real layer shapes: a ResNet-50 3×3 stage (64 → 64,
 //! 56×56), a MobileNetV2 depthwise block (144 channels, 56×56, 3×3) and a YOLO 640×640 stem (3 →
-//! 16, 3×3, stride 2), batch 1. The f32 implicit GEMM, f16 and int8 run the dense layers; the
-//! depthwise layer runs the direct kernel and, as its baseline in the same run, the implicit GEMM.
+//! 16, 3×3, stride 2), batch 1. The f32 implicit GEMM, f16, int8 and the packed-weight im2col
+//! path (weight-only int8 and int4) run the dense layers; the depthwise layer runs the direct
+//! kernel and, as its baseline in the same run, the implicit GEMM.
 //! Throughput is `2·MACs`, so criterion prints GFLOP/s-style rates. `KILN_BENCH_SCALE` divides the
 //! spatial sides (default 4 for lavapipe; use 1 on a GPU); the device comes from `KILN_BACKEND` /
 //! `KILN_ADAPTER`.
@@ -13,13 +14,15 @@ use half::f16;
 use kiln::bench::time_iterations;
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
+use kiln::graph::packing::Packing;
 use kiln::ops::conv::{
-    conv2d_f16, conv2d_f32_with_path, conv2d_q8, Conv2dParams, ConvPath, GpuQ8ConvWeights,
-    QLinearQuant,
+    conv2d_f16, conv2d_f32_with_path, conv2d_im2col, conv2d_q8, Conv2dParams, ConvPath,
+    GpuQ8ConvWeights, QLinearQuant,
 };
 use kiln::ops::matmul::int8::Dot4Path;
 use kiln::ops::Activation;
-use kiln::tensor::{GpuTensor, Q8Weights};
+use kiln::runtime::gpu::packed::DeviceMatrix;
+use kiln::tensor::{GpuTensor, Q4GroupSize, Q8Scheme, Q8Weights};
 
 /// One benchmarked layer.
 struct Layer {
@@ -155,8 +158,53 @@ fn bench_layer(c: &mut Criterion, gpu: &Gpu, layer: &Layer, rng: &mut SeededRng)
                 })
             })
         });
+        for packing in PACKED {
+            let matrix = packing.pack(&w, w_shape[0], k).unwrap();
+            let matrix = DeviceMatrix::upload(gpu, &matrix).unwrap();
+            let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, act: Activation| {
+                matrix.product(gpu, patches, bias, act)
+            };
+            let name = format!("packed {} im2col", packing_name(&packing));
+            group.bench_function(BenchmarkId::new(name, side), |b| {
+                b.iter_custom(|iters| {
+                    timed(gpu, iters, || {
+                        let run = conv2d_im2col(
+                            gpu,
+                            &x32,
+                            &w_shape,
+                            None,
+                            params,
+                            Activation::Relu,
+                            &product,
+                        );
+                        drop(run.unwrap())
+                    })
+                })
+            });
+        }
     }
     group.finish();
+}
+
+/// The packed weights the dense layers also run with (weight-only int8 and int4, through the
+/// im2col path), against the f32 implicit GEMM of the same run.
+const PACKED: [Packing; 2] = [
+    Packing::Q8 {
+        per_channel: true,
+        scheme: Q8Scheme::Symmetric,
+        unsigned: false,
+    },
+    Packing::Q4 {
+        group_size: Q4GroupSize::G32,
+        symmetric: true,
+    },
+];
+
+fn packing_name(packing: &Packing) -> &'static str {
+    match packing {
+        Packing::Q8 { .. } => "w8a32",
+        _ => "q4",
+    }
 }
 
 fn benches(c: &mut Criterion) {

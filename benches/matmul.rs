@@ -1,5 +1,5 @@
-//! Criterion benches for the four matmul kinds (f32, f16, int8 W8A8, int4 weight-only) and the
-//! GEMVs. Sizes come from `KILN_BENCH_SIZES` (square side lengths, default `256,512` for lavapipe;
+//! Criterion benches for the five matmul kinds (f32, f16, int8 W8A8, int8 and int4 weight-only)
+//! and the GEMVs. Sizes come from `KILN_BENCH_SIZES` (square side lengths, default `256,512` for lavapipe;
 //! use `1024,4096` on a GPU); the device from `KILN_BACKEND` / `KILN_ADAPTER`. Throughput is in
 //! operations (2 per multiply-add) for products and in weight bytes for GEMVs, so criterion prints
 //! GFLOP/s-style rates; every kind is measured in the same run, so their ratios compare directly.
@@ -15,6 +15,7 @@ use kiln::ops::matmul::f16::matmul_f16;
 use kiln::ops::matmul::f32::matmul_f32;
 use kiln::ops::matmul::int4::{matmul_q4, GpuQ4Weights};
 use kiln::ops::matmul::int8::{matmul_q8, Dot4Path, GpuQ8Activations, GpuQ8Weights};
+use kiln::ops::matmul::w8a32::matmul_w8;
 use kiln::ops::matmul::MatmulOptions;
 use kiln::ops::Activation;
 use kiln::tensor::{GpuTensor, Q4GroupSize, Q4Weights, Q8Activations, Q8Scheme, Q8Weights};
@@ -80,6 +81,14 @@ fn bench_products(c: &mut Criterion, gpu: &Gpu) {
             })
         });
 
+        group.bench_function(BenchmarkId::new("w8a32", side), |b| {
+            b.iter_custom(|iters| {
+                timed(gpu, iters, || {
+                    drop(matmul_w8(gpu, &a32, &w8, None, Activation::Identity).unwrap())
+                })
+            })
+        });
+
         let w4 = Q4Weights::quantize(&w, n, k, Q4GroupSize::G128, true).unwrap();
         let w4 = GpuQ4Weights::upload(gpu, &w4).unwrap();
         group.bench_function(BenchmarkId::new("int4", side), |b| {
@@ -113,6 +122,19 @@ fn bench_gemv(c: &mut Criterion, gpu: &Gpu) {
             b.iter_custom(|iters| {
                 timed(gpu, iters, || {
                     drop(matmul_f32(gpu, &x, &w32, None, &options).unwrap())
+                })
+            })
+        });
+        let w8 = GpuQ8Weights::upload(
+            gpu,
+            &Q8Weights::quantize(&w, n, k, Q8Scheme::Symmetric).unwrap(),
+        )
+        .unwrap();
+        group.throughput(Throughput::Bytes(w8.device_bytes()));
+        group.bench_function(BenchmarkId::new("w8a32", side), |b| {
+            b.iter_custom(|iters| {
+                timed(gpu, iters, || {
+                    drop(matmul_w8(gpu, &x, &w8, None, Activation::Identity).unwrap())
                 })
             })
         });

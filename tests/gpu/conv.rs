@@ -18,6 +18,7 @@ use crate::common::{gpu, random_values};
 
 mod errors;
 mod int8;
+mod packed;
 mod transpose;
 
 /// One convolution problem: input `[batch, channels, height, width]`, `out_channels` outputs.

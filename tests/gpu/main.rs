@@ -16,6 +16,7 @@ mod matmul_f16;
 mod matmul_f32;
 mod matmul_int4;
 mod matmul_int8;
+mod matmul_w8;
 mod normalization;
 mod pooling;
 mod quantize;

@@ -11,7 +11,10 @@
 //! padding take the same program with the gather specialised away (a direct read of x as `[C,
 //! H·W]`). Depthwise convolutions, where that product degenerates to one row per group, have a
 //! direct kernel; int8 ([`int8`]) is the same implicit GEMM on packed words with `dot4I8Packed`;
-//! the transposed convolution ([`transpose`]) gathers the inputs of each output.
+//! the transposed convolution ([`transpose`]) gathers the inputs of each output. A one-group
+//! convolution whose weight stays compressed (int8, int4, block-sparse, N:M) runs an explicit
+//! im2col in slabs around the weight kernels of its layout ([`im2col`]), which need no conv
+//! variant.
 //!
 //! ```no_run
 //! use kiln::{device::Gpu, ops::conv::{conv2d_f32, Conv2dParams}, ops::Activation};
@@ -32,6 +35,7 @@ mod gemm;
 pub mod geometry;
 #[cfg(test)]
 mod geometry_tests;
+pub mod im2col;
 pub mod int8;
 mod params;
 mod programs;
@@ -43,6 +47,7 @@ mod uniform;
 pub use f16::{conv2d_f16, conv2d_f16_with_path, reference_conv2d_f16};
 pub use f32::{conv2d_f32, conv2d_f32_with_path, ConvPath};
 pub use geometry::{AutoPad, ConvGeometry, ConvSpec, TransposeSpec};
+pub use im2col::{conv2d_im2col, WeightProduct};
 pub use int8::{conv2d_q8, GpuQ8ConvWeights, QLinearQuant};
 pub use params::{Conv2dParams, ConvDims, ConvTranspose2dParams};
 pub use programs::*;

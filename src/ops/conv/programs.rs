@@ -2,7 +2,8 @@
 //! (`shaders/matmul_tiled.wgsl`) with the weight as A (the stock `matmul_a_*` loaders: the weight
 //! `[M, C/groups, kH, kW]` is already `[M/groups, K]` row-major per group), the im2col gather as B
 //! (`matmul_b_im2col*.wgsl`) and an NCHW C store (`matmul_c_nchw_*.wgsl`); depthwise, transposed
-//! and int8 convolutions are kernels of their own.
+//! and int8 convolutions are kernels of their own, and the packed-weight path is an explicit
+//! im2col and a copy back to NCHW around the weight kernels ([`super::im2col`]).
 
 use crate::device::ShaderProgram;
 use crate::ops::matmul::f16::{A_F16_PACKED_WGSL, A_F16_WGSL, ENABLE_F16_WGSL};
@@ -120,6 +121,23 @@ pub const CONV2D_Q8_UNPACKED: ShaderProgram = ShaderProgram {
     needs_f16: false,
 };
 
+/// Slab rows of the patch matrix, for any one-group convolution.
+pub const CONV_IM2COL: ShaderProgram = ShaderProgram {
+    name: "conv_im2col",
+    parts: &[
+        GEOMETRY_WGSL,
+        include_str!("../../../shaders/conv_im2col.wgsl"),
+    ],
+    needs_f16: false,
+};
+
+/// A slab's `[rows, M]` products copied into the NCHW output.
+pub const CONV_ROWS_TO_NCHW: ShaderProgram = ShaderProgram {
+    name: "conv_rows_to_nchw",
+    parts: &[include_str!("../../../shaders/conv_rows_to_nchw.wgsl")],
+    needs_f16: false,
+};
+
 /// Every conv program.
 pub const PROGRAMS: &[&ShaderProgram] = &[
     &CONV2D_F32_VEC4,
@@ -130,4 +148,6 @@ pub const PROGRAMS: &[&ShaderProgram] = &[
     &CONV_TRANSPOSE2D_F32,
     &CONV2D_Q8_BUILTIN,
     &CONV2D_Q8_UNPACKED,
+    &CONV_IM2COL,
+    &CONV_ROWS_TO_NCHW,
 ];

@@ -42,6 +42,7 @@ pub(crate) fn launch_dense(
                 w: b.buffer(),
                 bias,
                 y: c.buffer(),
+                extra: Vec::new(),
             };
             launch_dense_gemv(gpu, program, dims, operands, options.activation)
         }

@@ -162,12 +162,15 @@ struct GemvParams {
     k: u32,
 }
 
-/// The buffers of one dense GEMV.
+/// The buffers of one GEMV over `gemv_dense.wgsl`: the row, the weight, the optional bias, the
+/// output, and any bindings the weight file adds (5 and up; the int8 weights' scales and zero
+/// points).
 pub(crate) struct GemvOperands<'a> {
     pub a: &'a GpuBuffer,
     pub w: &'a GpuBuffer,
     pub bias: Option<&'a GpuBuffer>,
     pub y: &'a GpuBuffer,
+    pub extra: Vec<(u32, Binding<'a>)>,
 }
 
 /// Records one dense GEMV of `program` for `dims` (which must satisfy [`gemv_fits`]).
@@ -186,13 +189,14 @@ pub(crate) fn launch_dense_gemv(
     let mut constants = activation.override_constants().to_vec();
     constants.push(("HAS_BIAS", f64::from(u8::from(operands.bias.is_some()))));
     let pipeline = gpu.pipeline(program, &constants)?;
-    let bindings = [
+    let mut bindings = vec![
         (0, Binding::Storage(operands.a)),
         (1, Binding::Storage(operands.w)),
         (2, operands.bias.map_or(Binding::Unused, Binding::Storage)),
         (3, Binding::Storage(operands.y)),
         (4, Binding::Uniform(bytemuck::bytes_of(&params))),
     ];
+    bindings.extend(operands.extra);
     let workgroups = to_u32("GEMV workgroups", dims.n.div_ceil(GEMV_ROWS_PER_WORKGROUP))?;
     gpu.dispatch(&pipeline, &bindings, [workgroups, 1, 1])
 }

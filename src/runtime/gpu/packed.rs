@@ -1,42 +1,119 @@
-//! Packed weights on the GPU: each [`PackedWeight`] uploaded once in its device layout
-//! ([`upload_packed`]), and MatMul / Gemm nodes whose `B` is one lowered onto the weight kernels
-//! ([`eval_packed`]): int4 ([`matmul_q4`]), block-sparse ([`bsr_matmul`]) and N:M ([`nm_matmul`]),
-//! which all compute `act(X·Wᵀ + bias)` with `X` `[M, K]` or `[batch, M, K]`, so the node's fused
-//! activation and a Gemm's `C` of `N` values run in the kernel's epilogue.
+//! Packed weights on the GPU: each [`PackedWeight`] uploaded once in its compressed device layout
+//! ([`upload_packed`]), and the nodes that read one lowered onto the weight kernels
+//! ([`eval_packed`]): int8 weight-only ([`matmul_w8`]), int4 ([`matmul_q4`]), block-sparse
+//! ([`bsr_matmul`]) and N:M ([`nm_matmul`]), which all compute `act(X·Wᵀ + bias)` with `X` `[M,
+//! K]` or `[batch, M, K]`, so the node's fused activation and a Gemm's `C` of `N` values (a Conv's
+//! bias) run in the kernel's epilogue.
 //!
-//! What does not run compressed says so: a Conv's packed `W` is uploaded dense (no implicit-GEMM
-//! B loader reads these layouts yet) with a warning naming the node; a Q8 `B` of a float MatMul or
-//! Gemm has no weight-only int8 kernel and is an [`Error::Unsupported`] naming the node, as are
-//! Gemms the epilogue cannot express (`transA`, `alpha ≠ 1`, a `C` that is not one value per
-//! output) and activations of rank above 3.
+//! - MatMul / Gemm: the activations are `X` and the packed `B` is `W` (or `Wᵀ`).
+//! - Conv with one group: `X` is the input's im2col patch matrix `[N·OH·OW, C·kH·kW]`, built in
+//!   slabs that fit a binding, and each slab's product is copied back to NCHW
+//!   ([`conv2d_im2col`]). Strides, pads, dilations and any kernel shape are the im2col's.
+//!
+//! What does not run compressed says so: a grouped or depthwise Conv's packed `W` is uploaded
+//! dense (the weight kernels take one `[M, K]` matrix) with a warning naming the node; Gemms the
+//! epilogue cannot express (`transA`, `alpha ≠ 1`, a `C` that is not one value per output) and
+//! activations of rank above 3 are an [`Error::Unsupported`] naming the node.
 
 use std::collections::HashMap;
 
 use crate::device::Gpu;
 use crate::error::{Error, Result};
-use crate::graph::{Graph, Node, Op, PackedMatrix, PackedWeight};
+use crate::graph::{ConvAttrs, Graph, Node, Op, PackedMatrix, PackedWeight};
+use crate::ops::conv::{conv2d_im2col, Conv2dParams, ConvGeometry};
 use crate::ops::matmul::int4::{matmul_q4, GpuQ4Weights};
+use crate::ops::matmul::int8::GpuQ8Weights;
+use crate::ops::matmul::w8a32::matmul_w8;
 use crate::ops::sparse::bsr::{bsr_matmul, GpuBsrMatrix};
 use crate::ops::sparse::nm::{nm_matmul, GpuNmMatrix};
 use crate::ops::Activation;
 use crate::runtime::gpu::upload;
 use crate::tensor::GpuTensor;
 
-/// A packed weight as the GPU holds it.
-pub enum DeviceWeight {
+/// A packed matrix `W` `[N, K]` in the layout its weight kernel reads.
+pub enum DeviceMatrix {
+    /// Int8 rows with a scale and zero point each, read by the weight-only int8 kernels.
+    Q8(GpuQ8Weights),
     /// Int4 groups, read by the int4 matmul kernels.
     Q4(GpuQ4Weights),
     /// Block-sparse rows.
     Bsr(GpuBsrMatrix),
     /// N:M sparse rows.
     NmSparse(GpuNmMatrix),
+}
+
+impl DeviceMatrix {
+    /// Uploads `matrix` in its own layout.
+    pub fn upload(gpu: &Gpu, matrix: &PackedMatrix) -> Result<Self> {
+        Ok(match matrix {
+            PackedMatrix::Q8 { weights, .. } => {
+                DeviceMatrix::Q8(GpuQ8Weights::upload(gpu, weights)?)
+            }
+            PackedMatrix::Q4(weights) => DeviceMatrix::Q4(GpuQ4Weights::upload(gpu, weights)?),
+            PackedMatrix::Bsr(matrix) => DeviceMatrix::Bsr(GpuBsrMatrix::upload(gpu, matrix)?),
+            PackedMatrix::NmSparse(matrix) => {
+                DeviceMatrix::NmSparse(GpuNmMatrix::upload(gpu, matrix)?)
+            }
+        })
+    }
+
+    /// `act(x·Wᵀ + bias)` on this layout's kernel, for `x` `[M, K]` or `[batch, M, K]`.
+    pub fn product(
+        &self,
+        gpu: &Gpu,
+        x: &GpuTensor,
+        bias: Option<&GpuTensor>,
+        activation: Activation,
+    ) -> Result<GpuTensor> {
+        match self {
+            DeviceMatrix::Q8(w) => matmul_w8(gpu, x, w, bias, activation),
+            DeviceMatrix::Q4(w) => matmul_q4(gpu, x, w, bias, activation),
+            DeviceMatrix::Bsr(w) => bsr_matmul(gpu, x, w, bias, activation),
+            DeviceMatrix::NmSparse(w) => nm_matmul(gpu, x, w, bias, activation),
+        }
+    }
+
+    /// The bytes the matrix holds on the device, every array of its layout counted.
+    pub fn device_bytes(&self) -> u64 {
+        match self {
+            DeviceMatrix::Q8(w) => w.device_bytes(),
+            DeviceMatrix::Q4(w) => w.device_bytes(),
+            DeviceMatrix::Bsr(w) => w.device_bytes(),
+            DeviceMatrix::NmSparse(w) => w.device_bytes(),
+        }
+    }
+}
+
+/// A packed weight as the GPU holds it.
+pub enum DeviceWeight {
+    /// A MatMul or Gemm `B`, run by its weight kernel.
+    Matrix(DeviceMatrix),
+    /// A one-group Conv's `W` `[M, C, kH, kW]` as the matrix `[M, C·kH·kW]`, run by the im2col
+    /// path.
+    Conv {
+        /// `W` in its packed layout.
+        matrix: DeviceMatrix,
+        /// The logical weight shape `[M, C, kH, kW]`.
+        shape: Vec<usize>,
+    },
     /// The logical tensor, dequantized: for readers with no kernel for the layout (logged).
     Dense(GpuTensor),
 }
 
+impl DeviceWeight {
+    /// The bytes the weight holds on the device.
+    pub fn device_bytes(&self) -> u64 {
+        match self {
+            DeviceWeight::Matrix(matrix) | DeviceWeight::Conv { matrix, .. } => {
+                matrix.device_bytes()
+            }
+            DeviceWeight::Dense(dense) => dense.buffer().len_bytes(),
+        }
+    }
+}
+
 /// Uploads every packed weight of `graph` once, in the layout its readers run: a MatMul or Gemm
-/// `B` in its packed layout, a Conv `W` dense (with a warning). A Q8 MatMul/Gemm `B` is an
-/// [`Error::Unsupported`] naming the node.
+/// `B` and a one-group Conv `W` in its packed layout, a grouped Conv `W` dense (with a warning).
 pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceWeight>> {
     let mut uploaded = HashMap::new();
     for node in &graph.nodes {
@@ -46,31 +123,22 @@ pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceW
         if uploaded.contains_key(name) {
             continue;
         }
-        let device_weight = match (&node.op, &weight.matrix) {
-            (Op::Conv(_), matrix) => {
+        let device_weight = match &node.op {
+            Op::Conv(attrs) if attrs.group > 1 => {
                 log::warn!(
-                    "{}: its {} weight '{name}' runs dense on the GPU (no convolution kernel \
-                     reads packed weights); it is dequantized once at Plan time",
+                    "{}: its {} weight '{name}' runs dense on the GPU (a convolution of {} \
+                     groups; the packed path runs one); it is dequantized once at Plan time",
                     node.location(),
-                    matrix.layout_name()
+                    weight.matrix.layout_name(),
+                    attrs.group
                 );
                 DeviceWeight::Dense(upload(gpu, &weight.to_dense()?)?)
             }
-            (_, PackedMatrix::Q8 { .. }) => {
-                return Err(Error::Unsupported {
-                    location: node.location(),
-                    detail: format!(
-                        "its Q8 weight '{name}' on the GPU: there is no weight-only int8 kernel \
-                         for a float {}; quantize the activations too (QDQ) or pack it as Q4",
-                        node.op.name()
-                    ),
-                })
-            }
-            (_, PackedMatrix::Q4(weights)) => DeviceWeight::Q4(GpuQ4Weights::upload(gpu, weights)?),
-            (_, PackedMatrix::Bsr(matrix)) => DeviceWeight::Bsr(GpuBsrMatrix::upload(gpu, matrix)?),
-            (_, PackedMatrix::NmSparse(matrix)) => {
-                DeviceWeight::NmSparse(GpuNmMatrix::upload(gpu, matrix)?)
-            }
+            Op::Conv(_) => DeviceWeight::Conv {
+                matrix: DeviceMatrix::upload(gpu, &weight.matrix)?,
+                shape: weight.shape.clone(),
+            },
+            _ => DeviceWeight::Matrix(DeviceMatrix::upload(gpu, &weight.matrix)?),
         };
         uploaded.insert(name.to_string(), device_weight);
     }
@@ -86,8 +154,9 @@ pub fn packed_input<'g>(graph: &'g Graph, node: &Node) -> Option<(&'g str, &'g P
         .map(|(name, weight)| (name.as_str(), weight))
 }
 
-/// Runs MatMul or Gemm `node` with the packed `B` `weight` and its other inputs `inputs` (`inputs[0]`
-/// the activations, `inputs[2]` a Gemm's `C`) on the weight's kernel.
+/// Runs `node` (a MatMul, Gemm or Conv) with the packed `weight` as its input 1 and its other
+/// inputs `inputs` (`inputs[0]` the activations, `inputs[2]` a Gemm's `C` or a Conv's bias) on the
+/// weight's kernel.
 pub fn eval_packed(
     gpu: &Gpu,
     node: &Node,
@@ -106,25 +175,65 @@ pub fn eval_packed(
             location: node.location(),
             detail: "input 0 is required".into(),
         })?;
-    if !(2..=3).contains(&x.shape().len()) {
-        return Err(unsupported(format!(
-            "activations of shape {:?} with a packed weight (the weight kernels take [M, K] or \
-             [batch, M, K])",
-            x.shape()
-        )));
-    }
-    let (bias, activation) = epilogue(node, inputs).map_err(unsupported)?;
-    match weight {
-        DeviceWeight::Q4(w) => matmul_q4(gpu, x, w, bias, activation),
-        DeviceWeight::Bsr(w) => bsr_matmul(gpu, x, w, bias, activation),
-        DeviceWeight::NmSparse(w) => nm_matmul(gpu, x, w, bias, activation),
-        DeviceWeight::Dense(_) => Err(unsupported(
-            "a dense weight reached the packed lowering".into(),
-        )),
+    match (weight, &node.op) {
+        (DeviceWeight::Conv { matrix, shape }, Op::Conv(attrs)) => {
+            let bias = inputs.get(2).copied().flatten();
+            eval_packed_conv(gpu, node, attrs, (x, bias), matrix, shape)
+        }
+        (DeviceWeight::Matrix(matrix), _) => {
+            if !(2..=3).contains(&x.shape().len()) {
+                return Err(unsupported(format!(
+                    "activations of shape {:?} with a packed weight (the weight kernels take \
+                     [M, K] or [batch, M, K])",
+                    x.shape()
+                )));
+            }
+            let (bias, activation) = epilogue(node, inputs).map_err(unsupported)?;
+            matrix.product(gpu, x, bias, activation)
+        }
+        _ => Err(unsupported(format!(
+            "a {} weight reached the packed lowering of a {}",
+            match weight {
+                DeviceWeight::Dense(_) => "dense",
+                _ => "packed",
+            },
+            node.op.name()
+        ))),
     }
 }
 
-/// The bias and activation the kernel's epilogue applies for `node`, or why it cannot.
+/// A one-group Conv of `x` (with `bias`) by the packed `matrix` of logical shape `shape`, through
+/// the im2col path; the attributes resolved by the conv geometry resolver.
+fn eval_packed_conv(
+    gpu: &Gpu,
+    node: &Node,
+    attrs: &ConvAttrs,
+    (x, bias): (&GpuTensor, Option<&GpuTensor>),
+    matrix: &DeviceMatrix,
+    shape: &[usize],
+) -> Result<GpuTensor> {
+    if x.shape().len() != 4 {
+        return Err(Error::Unsupported {
+            location: node.location(),
+            detail: format!(
+                "input of shape {:?} with a packed weight: the GPU runs 2-D (NCHW) convolutions",
+                x.shape()
+            ),
+        });
+    }
+    let geometry = ConvGeometry::forward(&attrs.spec(), x.shape(), shape)?;
+    let params = Conv2dParams::from_geometry(&geometry).ok_or_else(|| Error::InvalidModel {
+        location: node.location(),
+        detail: format!("the 2-D convolution launcher cannot take geometry {geometry:?}"),
+    })?;
+    let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, activation: Activation| {
+        matrix.product(gpu, patches, bias, activation)
+    };
+    conv2d_im2col(gpu, x, shape, bias, &params, attrs.activation, &product)
+}
+
+/// The bias and activation the kernel's epilogue applies for MatMul or Gemm `node`, or why it
+/// cannot.
 fn epilogue<'t>(
     node: &Node,
     inputs: &[Option<&'t GpuTensor>],

@@ -95,6 +95,11 @@ impl GpuQ4Weights {
         [self.rows, self.cols]
     }
 
+    /// The bytes these weights hold on the device: nibbles, scales and zero points.
+    pub fn device_bytes(&self) -> u64 {
+        self.nibbles.len_bytes() + self.scales.len_bytes() + self.zero_points.len_bytes()
+    }
+
     /// Elements of `K` sharing one scale and zero point.
     pub fn group_size(&self) -> Q4GroupSize {
         self.group_size

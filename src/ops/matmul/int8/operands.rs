@@ -89,6 +89,15 @@ impl GpuQ8Weights {
         self.k
     }
 
+    /// The bytes these weights hold on the device: the padded rows and, per row, a scale, a zero
+    /// point and a row sum (the row sums only the W8A8 kernel reads).
+    pub fn device_bytes(&self) -> u64 {
+        self.data.len_bytes()
+            + self.scales.len_bytes()
+            + self.zero_points.len_bytes()
+            + self.row_sums.len_bytes()
+    }
+
     /// The padded int8 rows, four values per word.
     pub(crate) fn data(&self) -> &GpuBuffer {
         &self.data

@@ -112,6 +112,17 @@ impl GpuBsrMatrix {
         self.chunk_count
     }
 
+    /// The bytes this matrix holds on the device: values, block columns, the work list and, for
+    /// int8 values, the row scales and sums.
+    pub fn device_bytes(&self) -> u64 {
+        let q8 = (self.q8.as_ref()).map_or(0, |q8| q8.scales.len_bytes() + q8.row_sums.len_bytes());
+        self.values.len_bytes()
+            + self.col_idx.len_bytes()
+            + self.chunks.len_bytes()
+            + self.chunk_ptr.len_bytes()
+            + q8
+    }
+
     /// The stored values.
     pub(crate) fn values(&self) -> &GpuBuffer {
         &self.values

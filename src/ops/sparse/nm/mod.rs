@@ -82,6 +82,11 @@ impl GpuNmMatrix {
         self.dtype
     }
 
+    /// The bytes this matrix holds on the device: its kept values and their positions.
+    pub fn device_bytes(&self) -> u64 {
+        self.values.len_bytes() + self.positions.len_bytes()
+    }
+
     /// Kept values per row: `groups_per_row × kept`.
     fn slots_per_row(&self) -> usize {
         self.groups_per_row * self.pattern.kept

@@ -1,0 +1,191 @@
+//! Convolutions whose weight stays packed (int8 per channel, int4, block-sparse, N:M), run by the
+//! im2col path (`conv2d_im2col` around each layout's weight kernel), against the f64 reference
+//! convolution with the weight dequantized. The im2col and the copy back to NCHW move values
+//! without arithmetic, and every layout's kernel multiplies by exactly its dequantized weights, so
+//! the tolerance is the f32-accumulation bound for K = C·kH·kW terms that
+//! `MatmulReference::tolerances` derives.
+
+use std::sync::OnceLock;
+
+use kiln::check::SeededRng;
+use kiln::device::{Gpu, MIN_BINDING_BYTES};
+use kiln::graph::packing::Packing;
+use kiln::ops::conv::{conv2d_im2col, reference_conv2d, Conv2dParams};
+use kiln::ops::matmul::reference::OutputPrecision;
+use kiln::ops::Activation;
+use kiln::runtime::gpu::packed::DeviceMatrix;
+use kiln::tensor::bsr::BlockShape;
+use kiln::tensor::nm_sparse::NmPattern;
+use kiln::tensor::{GpuTensor, Q4GroupSize, Q8Scheme};
+use kiln::Error;
+
+use super::{assert_close, case, sweep, Case};
+use crate::common::{gpu, random_values};
+
+/// One packing per layout: Q8 per channel with zero points, Q4 in groups of 32, BSR 4×4 at half
+/// sparsity, and 2:4.
+fn layouts() -> [Packing; 4] {
+    [
+        Packing::Q8 {
+            per_channel: true,
+            scheme: Q8Scheme::Asymmetric,
+            unsigned: false,
+        },
+        Packing::Q4 {
+            group_size: Q4GroupSize::G32,
+            symmetric: false,
+        },
+        Packing::Bsr {
+            block: BlockShape::B4x4,
+            sparsity: 0.5,
+        },
+        Packing::NmSparse {
+            pattern: NmPattern::TWO_FOUR,
+        },
+    ]
+}
+
+/// A device like [`gpu`] whose storage bindings hold only [`MIN_BINDING_BYTES`], so that the
+/// im2col runs in many slabs even on small images.
+fn small_binding_gpu() -> Option<&'static Gpu> {
+    static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+    gpu()?;
+    GPU.get_or_init(|| {
+        let gpu = Gpu::from_env().expect("the default device opened once already");
+        Some(gpu.with_max_binding_bytes(MIN_BINDING_BYTES))
+    })
+    .as_ref()
+}
+
+/// Runs `case` with its weight packed by `packing` on `gpu` and checks it against the reference.
+fn check_packed(gpu: &Gpu, case: &Case, packing: &Packing, activation: Activation, seed: u64) {
+    let mut rng = SeededRng::new(seed);
+    let x = random_values(&mut rng, case.x_shape().iter().product());
+    let (rows, k) = (case.out_channels, case.k());
+    let matrix = packing
+        .pack(&random_values(&mut rng, rows * k), rows, k)
+        .unwrap();
+    let bias = rng.uniform_vec(rows, -1.0, 1.0);
+    let with_bias = seed.is_multiple_of(2);
+    let device_matrix = DeviceMatrix::upload(gpu, &matrix).unwrap();
+    let x_gpu = GpuTensor::upload(gpu, &case.x_shape(), &x).unwrap();
+    let bias_gpu = GpuTensor::upload(gpu, &[rows], &bias).unwrap();
+    let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, activation: Activation| {
+        device_matrix.product(gpu, patches, bias, activation)
+    };
+    let y = conv2d_im2col(
+        gpu,
+        &x_gpu,
+        &case.w_shape(),
+        with_bias.then_some(&bias_gpu),
+        &case.params,
+        activation,
+        &product,
+    )
+    .unwrap();
+    let reference = reference_conv2d(
+        &x,
+        &case.x_shape(),
+        &matrix.to_dense_rows(),
+        &case.w_shape(),
+        with_bias.then_some(&bias[..]),
+        &case.params,
+        activation,
+    )
+    .unwrap();
+    let want_shape = case.params.output_shape(&case.x_shape(), &case.w_shape());
+    assert_eq!(y.shape(), want_shape.unwrap());
+    let label = format!("packed conv {packing:?} {case:?} {activation:?} bias={with_bias}");
+    assert_close(
+        &label,
+        &y.read::<f32>(gpu).unwrap(),
+        &reference,
+        OutputPrecision::F32,
+    );
+}
+
+#[test]
+fn every_layout_over_the_one_group_sweep() {
+    let Some(gpu) = gpu() else { return };
+    let activations = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu { alpha: 0.1 },
+    ];
+    let one_group = sweep().into_iter().filter(|case| case.params.groups == 1);
+    for (index, case) in one_group.enumerate() {
+        for (layout, packing) in layouts().iter().enumerate() {
+            let seed = (index * 4 + layout) as u64;
+            check_packed(gpu, &case, packing, activations[index % 3], seed);
+        }
+    }
+}
+
+#[test]
+fn many_slabs_when_the_binding_is_small() {
+    let Some(gpu) = small_binding_gpu() else {
+        return;
+    };
+    // 1024-float bindings: K = 5·3·3 = 45 floats per patch row gives slabs of 22 rows, so the
+    // 9·11 = 99 output pixels take five, the last one short; K = 8·3·2 = 48 (stride 2×1, dilation
+    // 1×2, asymmetric pads) gives 21 rows, two slabs for 4·7 = 28 pixels. The outputs themselves
+    // (2 376 and 560 bytes) fit one binding, as every convolution output must.
+    let cases = [
+        case((1, 5, [9, 11]), (6, [3, 3]), ([1, 1], [1; 4], [1, 1], 1)),
+        case(
+            (1, 8, [9, 8]),
+            (5, [3, 2]),
+            ([2, 1], [1, 0, 0, 1], [1, 2], 1),
+        ),
+    ];
+    for (index, case) in cases.iter().enumerate() {
+        for (layout, packing) in layouts().iter().enumerate() {
+            let seed = (100 + index * 4 + layout) as u64;
+            check_packed(gpu, case, packing, Activation::Relu, seed);
+        }
+    }
+}
+
+#[test]
+fn grouped_convolutions_and_oversized_rows_are_errors() {
+    let Some(gpu) = gpu() else { return };
+    let never = |_: &GpuTensor, _: Option<&GpuTensor>, _: Activation| -> kiln::Result<GpuTensor> {
+        panic!("the product must not run")
+    };
+    let x = GpuTensor::upload(gpu, &[1, 4, 5, 5], &[1.0f32; 100]).unwrap();
+    let grouped = Conv2dParams {
+        groups: 2,
+        ..Conv2dParams::default()
+    };
+    let result = conv2d_im2col(
+        gpu,
+        &x,
+        &[4, 2, 3, 3],
+        None,
+        &grouped,
+        Activation::Identity,
+        &never,
+    );
+    assert!(
+        matches!(result, Err(Error::InvalidArgument { .. })),
+        "{:?}",
+        result.as_ref().err()
+    );
+    let small = small_binding_gpu().expect("the default device opened");
+    let wide = GpuTensor::upload(small, &[1, 1100, 1, 1], &vec![1.0f32; 1100]).unwrap();
+    let params = Conv2dParams::default();
+    let result = conv2d_im2col(
+        small,
+        &wide,
+        &[2, 1100, 1, 1],
+        None,
+        &params,
+        Activation::Identity,
+        &never,
+    );
+    assert!(
+        matches!(result, Err(Error::LimitExceeded { .. })),
+        "{:?}",
+        result.as_ref().err()
+    );
+}
