@@ -11,9 +11,9 @@
 //! that kernel's f32-accumulation bound for `K = C·kH·kW`.
 //!
 //! Assumes one group (grouped and depthwise convolutions are an [`Error::InvalidArgument`]; the
-//! runtime runs those dense). A slab holds as many output pixels as fit one storage binding both
-//! as patches (`rows·K` f32) and as products (`rows·M` f32), so peak extra memory is about one
-//! binding of each, whatever the image size.
+//! runtime runs those dense). A slab holds as many output pixels as fit both as patches (`rows·K`
+//! f32) and as products (`rows·M` f32) in one storage binding and in [`MAX_SLAB_BYTES`], so the
+//! extra memory stays bounded whatever the batch and image size (large GPUs bind gigabytes).
 
 use crate::device::{Binding, Gpu, ShaderProgram};
 use crate::error::{Error, Result};
@@ -30,6 +30,9 @@ const OP: &str = "conv2d_im2col";
 
 /// Threads per workgroup of both kernels (`WORKGROUP_SIZE` in their WGSL).
 const WORKGROUP_SIZE: usize = 256;
+/// The most bytes of one slab's patches (or products): 64 MiB, beyond which larger slabs only
+/// save dispatches (each slab's product already fills the device).
+pub const MAX_SLAB_BYTES: u64 = 64 << 20;
 /// The most rows one product may take: the tiled matmul kernels run 64 rows per workgroup on one
 /// grid dimension (65 535 workgroups at least on every device).
 const MAX_SLAB_ROWS: usize = 64 * 65_535;
@@ -74,7 +77,7 @@ pub fn conv2d_im2col(
     let geometry = ConvUniform::new(&dims, params.strides, params.pads, params.dilations)?;
     let k = dims.channels * dims.kernel[0] * dims.kernel[1];
     let total_rows = dims.batch * dims.out_pixels();
-    let slab_rows = slab_rows(gpu, k, dims.out_channels)?.min(total_rows);
+    let slab_rows = slab_rows(gpu.max_binding_bytes(), k, dims.out_channels)?.min(total_rows);
     let y = GpuTensor::uninit(gpu, &dims.output_shape(), DType::F32)?;
     for first_row in (0..total_rows).step_by(slab_rows) {
         let rows = slab_rows.min(total_rows - first_row);
@@ -111,16 +114,18 @@ pub fn conv2d_im2col(
     Ok(y)
 }
 
-/// Output pixels per slab: as many as fit one binding as `K` patch values and as `M` products.
-fn slab_rows(gpu: &Gpu, k: usize, out_channels: usize) -> Result<usize> {
-    let binding_floats = usize::try_from(gpu.max_binding_bytes() / 4).unwrap_or(usize::MAX);
+/// Output pixels per slab on a device binding `binding_bytes`: as many as fit that binding (and
+/// [`MAX_SLAB_BYTES`]) as `K` patch values and as `M` products.
+fn slab_rows(binding_bytes: u64, k: usize, out_channels: usize) -> Result<usize> {
+    let slab_bytes = binding_bytes.min(MAX_SLAB_BYTES);
+    let slab_floats = usize::try_from(slab_bytes / 4).unwrap_or(usize::MAX);
     let widest = k.max(out_channels);
-    let rows = (binding_floats / widest).min(MAX_SLAB_ROWS);
+    let rows = (slab_floats / widest).min(MAX_SLAB_ROWS);
     if rows == 0 {
         return Err(Error::LimitExceeded {
             what: "one im2col row (C·kH·kW or M f32 values) in a storage binding",
             requested: widest as u64 * 4,
-            limit: gpu.max_binding_bytes(),
+            limit: slab_bytes,
         });
     }
     Ok(rows)
@@ -150,4 +155,22 @@ fn dispatch(
 ) -> Result<()> {
     let pipeline = gpu.pipeline(program, &[])?;
     gpu.dispatch(&pipeline, bindings, grid_for(gpu, count, WORKGROUP_SIZE)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slabs_fit_the_binding_and_the_byte_cap() {
+        // 4 KiB: 1024 floats, 22 rows of K = 45; the wider M = 70 bounds it to 14.
+        assert_eq!(slab_rows(4096, 45, 6).unwrap(), 22);
+        assert_eq!(slab_rows(4096, 45, 70).unwrap(), 14);
+        // A 2 GiB binding is capped at 64 MiB: 16 Mi floats, 167 772 rows of K = 100.
+        assert_eq!(slab_rows(2 << 30, 100, 16).unwrap(), 167_772);
+        // Tiny rows stop at what one tiled product's grid takes.
+        assert_eq!(slab_rows(2 << 30, 1, 1).unwrap(), MAX_SLAB_ROWS);
+        let too_wide = slab_rows(4096, 1025, 8);
+        assert!(matches!(too_wide, Err(Error::LimitExceeded { .. })));
+    }
 }
