@@ -1,6 +1,7 @@
-// B as kiln's int8 weights (q8_weights.wgsl, joined before this file), dequantized into f32 tiles
-// for the weight-only int8 matmul (W8A32): the tile holds exactly Q8Weights::dequantize's values,
-// so the core's f32 accumulation is the only rounding, as for f32 operands.
+// B as kiln's int8 weights (q8_weights.wgsl and q8_decode.wgsl, joined before this file),
+// dequantized into f32 tiles for the weight-only int8 matmul (W8A32): the tile holds exactly
+// Q8Weights::dequantize's values, so the core's f32 accumulation is the only rounding, as for f32
+// operands.
 //
 // Assumes: W is [N, K] (B transposed, K contiguous) and shared by every batch. Each thread loads
 // four consecutive k of one column: k0 is a multiple of 16 and kq of 4, so the four bytes are one

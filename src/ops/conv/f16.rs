@@ -68,6 +68,7 @@ pub fn conv2d_f16_with_path(
         F16Path::Packed => &CONV2D_F16_PACKED,
     };
     let y = new_f16_output(gpu, &dims.output_shape(), path)?;
-    gemm::launch(gpu, program, &dims, params, (x, w, bias, &y), activation)?;
+    let operands = gemm::GemmOperands::dense((x, w, bias, &y));
+    gemm::launch(gpu, program, &dims, params, operands, activation)?;
     Ok(y)
 }

@@ -86,7 +86,8 @@ pub fn conv2d_f32_with_path(
         } else {
             &CONV2D_F32_SCALAR
         };
-        gemm::launch(gpu, program, &dims, params, (x, w, bias, &y), activation)?;
+        let operands = gemm::GemmOperands::dense((x, w, bias, &y));
+        gemm::launch(gpu, program, &dims, params, operands, activation)?;
     }
     Ok(y)
 }

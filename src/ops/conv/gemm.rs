@@ -1,7 +1,7 @@
 //! Launching the float implicit GEMMs: the tiled core's dimensions for a convolution and the
 //! checks every dtype shares.
 
-use crate::device::{Binding, Gpu, ShaderProgram};
+use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::conv::params::ConvDims;
 use crate::ops::conv::uniform::ConvUniform;
@@ -45,13 +45,43 @@ pub(super) fn reduction_len(dims: &ConvDims) -> usize {
     gemm_dims(dims).k
 }
 
-/// Records one implicit-GEMM dispatch of `program` writing `y`.
+/// The buffers of one implicit GEMM: the weight (the core's A) with the bindings its loader adds
+/// (6 and up; none for a dense weight), the input, the bias and the output.
+pub(super) struct GemmOperands<'a> {
+    pub weight: &'a GpuBuffer,
+    pub weight_extra: Vec<(u32, Binding<'a>)>,
+    pub x: &'a GpuTensor,
+    pub bias: Option<&'a GpuTensor>,
+    pub y: &'a GpuTensor,
+}
+
+impl<'a> GemmOperands<'a> {
+    /// The operands of a convolution with a dense weight `w`.
+    pub(super) fn dense(
+        (x, w, bias, y): (
+            &'a GpuTensor,
+            &'a GpuTensor,
+            Option<&'a GpuTensor>,
+            &'a GpuTensor,
+        ),
+    ) -> Self {
+        GemmOperands {
+            weight: w.buffer(),
+            weight_extra: Vec::new(),
+            x,
+            bias,
+            y,
+        }
+    }
+}
+
+/// Records one implicit-GEMM dispatch of `program` writing `operands.y`.
 pub(super) fn launch(
     gpu: &Gpu,
     program: &ShaderProgram,
     dims: &ConvDims,
     params: &Conv2dParams,
-    (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
+    operands: GemmOperands<'_>,
     activation: Activation,
 ) -> Result<()> {
     let geometry = ConvUniform::new(dims, params.strides, params.pads, params.dilations)?;
@@ -64,12 +94,14 @@ pub(super) fn launch(
         });
     }
     let pointwise = params.is_pointwise(dims);
+    let mut extra = vec![(5, Binding::Uniform(bytemuck::bytes_of(&geometry)))];
+    extra.extend(operands.weight_extra);
     let operands = TiledOperands {
-        a: w.buffer(),
-        b: x.buffer(),
-        bias: bias.map(GpuTensor::buffer),
-        c: y.buffer(),
-        extra: vec![(5, Binding::Uniform(bytemuck::bytes_of(&geometry)))],
+        a: operands.weight,
+        b: operands.x.buffer(),
+        bias: operands.bias.map(GpuTensor::buffer),
+        c: operands.y.buffer(),
+        extra,
         constants: vec![("POINTWISE", f64::from(u8::from(pointwise)))],
     };
     let options = MatmulOptions {

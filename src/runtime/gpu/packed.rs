@@ -6,21 +6,24 @@
 //! bias) run in the kernel's epilogue.
 //!
 //! - MatMul / Gemm: the activations are `X` and the packed `B` is `W` (or `Wᵀ`).
-//! - Conv with one group: `X` is the input's im2col patch matrix `[N·OH·OW, C·kH·kW]`, built in
-//!   slabs that fit a binding, and each slab's product is copied back to NCHW
-//!   ([`conv2d_im2col`]). Strides, pads, dilations and any kernel shape are the im2col's.
+//! - Conv with an int8 `W`, any group count: the f32 implicit GEMM with an int8 weight loader
+//!   ([`conv2d_w8`]), the weight dequantized in registers like the matmul's.
+//! - Conv with one group and a Q4, BSR or N:M `W`: `X` is the input's im2col patch matrix
+//!   `[N·OH·OW, C·kH·kW]`, built in slabs that fit a binding, and each slab's product is copied
+//!   back to NCHW ([`conv2d_im2col`]). Strides, pads, dilations and any kernel shape are the
+//!   im2col's.
 //!
-//! What does not run compressed says so: a grouped or depthwise Conv's packed `W` is uploaded
-//! dense (the weight kernels take one `[M, K]` matrix) with a warning naming the node; Gemms the
-//! epilogue cannot express (`transA`, `alpha ≠ 1`, a `C` that is not one value per output) and
-//! activations of rank above 3 are an [`Error::Unsupported`] naming the node.
+//! What does not run compressed says so: a grouped or depthwise Conv's Q4, BSR or N:M `W` is
+//! uploaded dense (the weight kernels take one `[M, K]` matrix) with a warning naming the node;
+//! Gemms the epilogue cannot express (`transA`, `alpha ≠ 1`, a `C` that is not one value per
+//! output) and activations of rank above 3 are an [`Error::Unsupported`] naming the node.
 
 use std::collections::HashMap;
 
 use crate::device::Gpu;
 use crate::error::{Error, Result};
 use crate::graph::{ConvAttrs, Graph, Node, Op, PackedMatrix, PackedWeight};
-use crate::ops::conv::{conv2d_im2col, Conv2dParams, ConvGeometry};
+use crate::ops::conv::{conv2d_im2col, conv2d_w8, Conv2dParams, ConvGeometry};
 use crate::ops::matmul::int4::{matmul_q4, GpuQ4Weights};
 use crate::ops::matmul::int8::GpuQ8Weights;
 use crate::ops::matmul::w8a32::matmul_w8;
@@ -88,8 +91,8 @@ impl DeviceMatrix {
 pub enum DeviceWeight {
     /// A MatMul or Gemm `B`, run by its weight kernel.
     Matrix(DeviceMatrix),
-    /// A one-group Conv's `W` `[M, C, kH, kW]` as the matrix `[M, C·kH·kW]`, run by the im2col
-    /// path.
+    /// A Conv's `W` `[M, C/groups, kH, kW]` as the matrix `[M, C/groups·kH·kW]`: int8 run by the
+    /// implicit GEMM's int8 loader, the other layouts (one group only) by the im2col path.
     Conv {
         /// `W` in its packed layout.
         matrix: DeviceMatrix,
@@ -113,7 +116,8 @@ impl DeviceWeight {
 }
 
 /// Uploads every packed weight of `graph` once, in the layout its readers run: a MatMul or Gemm
-/// `B` and a one-group Conv `W` in its packed layout, a grouped Conv `W` dense (with a warning).
+/// `B`, a Conv's int8 `W` and a one-group Conv's other `W` in its packed layout, a grouped Conv's
+/// Q4, BSR or N:M `W` dense (with a warning).
 pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceWeight>> {
     let mut uploaded = HashMap::new();
     for node in &graph.nodes {
@@ -124,10 +128,10 @@ pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceW
             continue;
         }
         let device_weight = match &node.op {
-            Op::Conv(attrs) if attrs.group > 1 => {
+            Op::Conv(attrs) if attrs.group > 1 && !is_q8(&weight.matrix) => {
                 log::warn!(
                     "{}: its {} weight '{name}' runs dense on the GPU (a convolution of {} \
-                     groups; the packed path runs one); it is dequantized once at Plan time",
+                     groups; the im2col path runs one); it is dequantized once at Plan time",
                     node.location(),
                     weight.matrix.layout_name(),
                     attrs.group
@@ -143,6 +147,11 @@ pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceW
         uploaded.insert(name.to_string(), device_weight);
     }
     Ok(uploaded)
+}
+
+/// Whether `matrix` is int8, which convolutions of any group count read in place.
+fn is_q8(matrix: &PackedMatrix) -> bool {
+    matches!(matrix, PackedMatrix::Q8 { .. })
 }
 
 /// The packed weight `node` reads (always its input 1), with its name.
@@ -202,8 +211,9 @@ pub fn eval_packed(
     }
 }
 
-/// A one-group Conv of `x` (with `bias`) by the packed `matrix` of logical shape `shape`, through
-/// the im2col path; the attributes resolved by the conv geometry resolver.
+/// A Conv of `x` (with `bias`) by the packed `matrix` of logical shape `shape`: an int8 weight on
+/// the implicit GEMM's int8 loader, the other layouts (one group) through the im2col path; the
+/// attributes resolved by the conv geometry resolver.
 fn eval_packed_conv(
     gpu: &Gpu,
     node: &Node,
@@ -226,6 +236,9 @@ fn eval_packed_conv(
         location: node.location(),
         detail: format!("the 2-D convolution launcher cannot take geometry {geometry:?}"),
     })?;
+    if let DeviceMatrix::Q8(w) = matrix {
+        return conv2d_w8(gpu, x, w, shape, bias, &params, attrs.activation);
+    }
     let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, activation: Activation| {
         matrix.product(gpu, patches, bias, activation)
     };

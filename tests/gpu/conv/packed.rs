@@ -1,5 +1,6 @@
 //! Convolutions whose weight stays packed (int8 per channel, int4, block-sparse, N:M), run by the
-//! im2col path (`conv2d_im2col` around each layout's weight kernel), against the f64 reference
+//! im2col path (`conv2d_im2col` around each layout's weight kernel), and int8 weights of any group
+//! count run by the implicit GEMM's int8 loader (`conv2d_w8`), against the f64 reference
 //! convolution with the weight dequantized. The im2col and the copy back to NCHW move values
 //! without arithmetic, and every layout's kernel multiplies by exactly its dequantized weights, so
 //! the tolerance is the f32-accumulation bound for K = C·kH·kW terms that
@@ -10,13 +11,14 @@ use std::sync::OnceLock;
 use kiln::check::SeededRng;
 use kiln::device::{Gpu, MIN_BINDING_BYTES};
 use kiln::graph::packing::Packing;
-use kiln::ops::conv::{conv2d_im2col, reference_conv2d, Conv2dParams};
+use kiln::ops::conv::{conv2d_im2col, conv2d_w8, reference_conv2d, Conv2dParams};
+use kiln::ops::matmul::int8::GpuQ8Weights;
 use kiln::ops::matmul::reference::OutputPrecision;
 use kiln::ops::Activation;
 use kiln::runtime::gpu::packed::DeviceMatrix;
 use kiln::tensor::bsr::BlockShape;
 use kiln::tensor::nm_sparse::NmPattern;
-use kiln::tensor::{GpuTensor, Q4GroupSize, Q8Scheme};
+use kiln::tensor::{GpuTensor, Q4GroupSize, Q8Scheme, Q8Weights};
 use kiln::Error;
 
 use super::{assert_close, case, sweep, Case};
@@ -187,5 +189,112 @@ fn grouped_convolutions_and_oversized_rows_are_errors() {
         matches!(result, Err(Error::LimitExceeded { .. })),
         "{:?}",
         result.as_ref().err()
+    );
+}
+
+/// Runs `case` with `weights` (its weight quantized to int8) on the implicit GEMM's int8 loader
+/// and checks it against the reference with the dequantized weight.
+fn check_w8(case: &Case, weights: &Q8Weights, activation: Activation, seed: u64) {
+    let gpu = gpu().expect("checked by caller");
+    let mut rng = SeededRng::new(seed);
+    let x = random_values(&mut rng, case.x_shape().iter().product());
+    let bias = rng.uniform_vec(case.out_channels, -1.0, 1.0);
+    let with_bias = seed.is_multiple_of(2);
+    let w = GpuQ8Weights::upload(gpu, weights).unwrap();
+    let x_gpu = GpuTensor::upload(gpu, &case.x_shape(), &x).unwrap();
+    let bias_gpu = GpuTensor::upload(gpu, &[case.out_channels], &bias).unwrap();
+    let params = &case.params;
+    let bias_arg = with_bias.then_some(&bias_gpu);
+    let y = conv2d_w8(
+        gpu,
+        &x_gpu,
+        &w,
+        &case.w_shape(),
+        bias_arg,
+        params,
+        activation,
+    )
+    .unwrap();
+    let reference = reference_conv2d(
+        &x,
+        &case.x_shape(),
+        &weights.dequantize(),
+        &case.w_shape(),
+        with_bias.then_some(&bias[..]),
+        params,
+        activation,
+    )
+    .unwrap();
+    let label = format!("w8 conv {case:?} {activation:?} bias={with_bias}");
+    assert_close(
+        &label,
+        &y.read::<f32>(gpu).unwrap(),
+        &reference,
+        OutputPrecision::F32,
+    );
+}
+
+#[test]
+fn int8_weights_in_place_over_the_whole_sweep_with_groups() {
+    if gpu().is_none() {
+        return;
+    }
+    let mut rng = SeededRng::new(21);
+    for (index, case) in sweep().iter().enumerate() {
+        let (rows, k) = (case.out_channels, case.k());
+        let values = random_values(&mut rng, rows * k);
+        // Asymmetric rows have zero points; every other case moves levels and zero points 128
+        // down (saturating), the range uint8 weights take once kiln shifts them by −128.
+        let mut weights = Q8Weights::quantize(&values, rows, k, Q8Scheme::Asymmetric).unwrap();
+        if index % 2 == 1 {
+            let levels: Vec<i8> = (0..rows * k)
+                .map(|i| {
+                    weights
+                        .value(i / k, i % k)
+                        .saturating_sub(i8::MAX)
+                        .saturating_sub(1)
+                })
+                .collect();
+            let zero_points = (weights.zero_points.iter())
+                .map(|&z| z.saturating_sub(i8::MAX).saturating_sub(1))
+                .collect();
+            let scales = weights.scales.clone();
+            weights = Q8Weights::from_parts(rows, k, &levels, scales, zero_points).unwrap();
+        }
+        let activation = [Activation::Relu, Activation::Identity][index % 2];
+        check_w8(case, &weights, activation, index as u64);
+    }
+}
+
+#[test]
+fn int8_weights_of_the_wrong_shape_are_errors() {
+    let Some(gpu) = gpu() else { return };
+    let weights = Q8Weights::quantize(&[0.5f32; 4 * 18], 4, 18, Q8Scheme::Symmetric).unwrap();
+    let w = GpuQ8Weights::upload(gpu, &weights).unwrap();
+    let x = GpuTensor::upload(gpu, &[1, 2, 5, 5], &[1.0f32; 50]).unwrap();
+    let params = Conv2dParams::default();
+    let fits = conv2d_w8(
+        gpu,
+        &x,
+        &w,
+        &[4, 2, 3, 3],
+        None,
+        &params,
+        Activation::Identity,
+    );
+    assert_eq!(fits.unwrap().shape(), [1, 4, 3, 3]);
+    let wrong = conv2d_w8(
+        gpu,
+        &x,
+        &w,
+        &[4, 2, 3, 2],
+        None,
+        &params,
+        Activation::Identity,
+    );
+    assert!(
+        matches!(wrong, Err(Error::ShapeMismatch { .. })),
+        "{:?}",
+        wrong.err()
     );
 }

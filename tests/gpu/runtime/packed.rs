@@ -1,8 +1,9 @@
 //! Graphs whose MatMul / Gemm / Conv weights are packed (Q8, Q4, BSR, N:M) run by a Plan: the CPU
 //! reference backend computes exactly what the graph with the weights unpacked computes, and the
-//! GPU (the weight kernels for MatMul and Gemm, the im2col path around them for one-group Convs,
-//! the dense fallback for grouped Convs) agrees with it within the accumulation bound. Also
-//! YOLOv3-tiny with every convolution weight packed (2:4, Q8, Q4), with its device weight bytes.
+//! GPU (the weight kernels for MatMul and Gemm, the int8 implicit GEMM for Q8 Convs, the im2col
+//! path around the weight kernels for other one-group Convs, the dense fallback for other grouped
+//! Convs) agrees with it within the accumulation bound. Also YOLOv3-tiny with every convolution
+//! weight packed (2:4, Q8, Q4), with its device weight bytes.
 
 use kiln::check::compare;
 use kiln::graph::packing::{pack_weight, pack_weights, unpack_weights, Packing};
@@ -125,7 +126,7 @@ fn cases() -> Vec<Case> {
             k: 24,
         },
         Case {
-            label: "Conv of 2 groups (dense)",
+            label: "Conv of 2 groups (int8 in place, others dense)",
             graph: grouped.graph,
             inputs: input("image", &[1, 6, 7, 8]),
             k: 27,

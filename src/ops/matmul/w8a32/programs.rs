@@ -1,7 +1,7 @@
 //! The weight-only int8 shader programs, and which one runs: the tiled core with the int8 B loader
 //! (`shaders/matmul_b_q8w.wgsl`) beside the shared A loaders and C stores, and the dense GEMV
 //! (`shaders/gemv_dense.wgsl`) with an int8 weight file (`shaders/gemv_w_q8.wgsl`). Both read
-//! the weights through `shaders/q8_weights.wgsl`.
+//! the weights through `shaders/q8_weights.wgsl` (bindings) and `shaders/q8_decode.wgsl`.
 
 use crate::device::ShaderProgram;
 use crate::ops::matmul::f16::{
@@ -14,6 +14,8 @@ use crate::ops::matmul::gemv::{
 use crate::ops::matmul::tiled::{ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
 
 const Q8_WEIGHTS_WGSL: &str = include_str!("../../../../shaders/q8_weights.wgsl");
+/// Dequantizing int8 weight rows (`q8_load4`), after a file that declares their bindings.
+pub(crate) const Q8_DECODE_WGSL: &str = include_str!("../../../../shaders/q8_decode.wgsl");
 const B_Q8W_WGSL: &str = include_str!("../../../../shaders/matmul_b_q8w.wgsl");
 const GEMV_DENSE_WGSL: &str = include_str!("../../../../shaders/gemv_dense.wgsl");
 const GEMV_W_Q8_WGSL: &str = include_str!("../../../../shaders/gemv_w_q8.wgsl");
@@ -27,6 +29,7 @@ pub const MATMUL_W8_F32_VEC4: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         include_str!("../../../../shaders/matmul_a_f32_vec4.wgsl"),
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         B_Q8W_WGSL,
         C_F32_WGSL,
     ],
@@ -42,6 +45,7 @@ pub const MATMUL_W8_F32_SCALAR: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         A_F32_WGSL,
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         B_Q8W_WGSL,
         C_F32_WGSL,
     ],
@@ -58,6 +62,7 @@ pub const MATMUL_W8_F16_NATIVE: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         A_F16_WGSL,
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         B_Q8W_WGSL,
         C_F16_WGSL,
     ],
@@ -74,6 +79,7 @@ pub const MATMUL_W8_F16_PACKED: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         A_F16_PACKED_WGSL,
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         B_Q8W_WGSL,
         C_F16_PACKED_WGSL,
     ],
@@ -89,6 +95,7 @@ pub const GEMV_W8_F32: ShaderProgram = ShaderProgram {
         GEMV_REDUCE_WGSL,
         GEMV_DENSE_WGSL,
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         GEMV_W_Q8_WGSL,
         GEMV_IO_F32_WGSL,
     ],
@@ -105,6 +112,7 @@ pub const GEMV_W8_F16_NATIVE: ShaderProgram = ShaderProgram {
         GEMV_REDUCE_WGSL,
         GEMV_DENSE_WGSL,
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         GEMV_W_Q8_WGSL,
         GEMV_IO_F16_WGSL,
     ],
@@ -120,6 +128,7 @@ pub const GEMV_W8_F16_PACKED: ShaderProgram = ShaderProgram {
         GEMV_REDUCE_WGSL,
         GEMV_DENSE_WGSL,
         Q8_WEIGHTS_WGSL,
+        Q8_DECODE_WGSL,
         GEMV_W_Q8_WGSL,
         GEMV_IO_F16_PACKED_WGSL,
     ],
