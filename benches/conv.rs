@@ -1,7 +1,7 @@
 //! Criterion benches for the convolutions on real layer shapes: a ResNet-50 3×3 stage (64 → 64,
 //! 56×56), a MobileNetV2 depthwise block (144 channels, 56×56, 3×3) and a YOLO 640×640 stem (3 →
-//! 16, 3×3, stride 2), batch 1. The f32 implicit GEMM, f16, int8, the weight-only int8 implicit
-//! GEMM and the packed-weight im2col path (weight-only int8 and int4) run the dense layers; the
+//! 16, 3×3, stride 2), batch 1. The f32 implicit GEMM, f16, int8, the weight-only int8 and int4
+//! implicit GEMMs and the packed-weight im2col path (the same two) run the dense layers; the
 //! depthwise layer runs the direct kernel and, as its baseline in the same run, the implicit GEMM.
 //! Throughput is `2·MACs`, so criterion prints GFLOP/s-style rates. `KILN_BENCH_SCALE` divides the
 //! spatial sides (default 4 for lavapipe; use 1 on a GPU); the device comes from `KILN_BACKEND` /
@@ -16,13 +16,14 @@ use kiln::check::SeededRng;
 use kiln::device::Gpu;
 use kiln::graph::packing::Packing;
 use kiln::ops::conv::{
-    conv2d_f16, conv2d_f32_with_path, conv2d_im2col, conv2d_q8, conv2d_w8, Conv2dParams, ConvPath,
-    GpuQ8ConvWeights, QLinearQuant,
+    conv2d_f16, conv2d_f32_with_path, conv2d_im2col, conv2d_q8, conv2d_w4, conv2d_w8, Conv2dParams,
+    ConvPath, GpuQ8ConvWeights, QLinearQuant,
 };
+use kiln::ops::matmul::int4::GpuQ4Weights;
 use kiln::ops::matmul::int8::{Dot4Path, GpuQ8Weights};
 use kiln::ops::Activation;
 use kiln::runtime::gpu::packed::DeviceMatrix;
-use kiln::tensor::{GpuTensor, Q4GroupSize, Q8Scheme, Q8Weights};
+use kiln::tensor::{GpuTensor, Q4GroupSize, Q4Weights, Q8Scheme, Q8Weights};
 
 /// One benchmarked layer.
 struct Layer {
@@ -164,6 +165,16 @@ fn bench_layer(c: &mut Criterion, gpu: &Gpu, layer: &Layer, rng: &mut SeededRng)
             b.iter_custom(|iters| {
                 timed(gpu, iters, || {
                     let run = conv2d_w8(gpu, &x32, &int8, &w_shape, None, params, Activation::Relu);
+                    drop(run.unwrap())
+                })
+            })
+        });
+        let int4 = Q4Weights::quantize(&w, w_shape[0], k, Q4GroupSize::G32, true).unwrap();
+        let int4 = GpuQ4Weights::upload(gpu, &int4).unwrap();
+        group.bench_function(BenchmarkId::new("w4 implicit gemm", side), |b| {
+            b.iter_custom(|iters| {
+                timed(gpu, iters, || {
+                    let run = conv2d_w4(gpu, &x32, &int4, &w_shape, None, params, Activation::Relu);
                     drop(run.unwrap())
                 })
             })

@@ -17,8 +17,8 @@
 //   fn load_a4(k: u32) -> vec4<f32>                       a[k .. k + 3] (k % 4 == 0), 0 past K
 //   fn store_y2(col: u32, first: f32, second: f32)        y[col], and y[col + 1] if col + 1 < N
 // Bindings: 0 = a, 1 = nibbles, 2 = bias (matmul_epilogue.wgsl), 3 = y, 4 = params,
-// 5 = f16 scales two per u32, 6 = zero points four per u32 (declared, with their decoding, in
-// q4_weights.wgsl, which is joined before this file).
+// 5 = f16 scales two per u32, 6 = zero points four per u32 (declared in q4_weights.wgsl and
+// decoded by q4_decode.wgsl, both joined before this file).
 
 struct GemvParams {
     n: u32,

@@ -9,7 +9,8 @@
 // K needs no mask. Each thread loads four consecutive k of one column: k0 is a multiple of 16 and
 // kq of 4, so the four nibbles lie in one half of one word and in one group (group sizes are
 // multiples of 4), which costs one word, one scale and one zero point per thread per tile.
-// Bindings 1, 5 and 6 and the decoding helpers are in q4_weights.wgsl, joined before this file.
+// Bindings 1, 5 and 6 are in q4_weights.wgsl and the decoding helpers in q4_decode.wgsl, joined
+// before this file.
 // params.b_groups_per_row is ceil(K / group size).
 
 // Elements of K per group: 32, 64 or 128, set by the launcher.

@@ -1,7 +1,7 @@
 //! Launching the float implicit GEMMs: the tiled core's dimensions for a convolution and the
 //! checks every dtype shares.
 
-use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
+use crate::device::{Binding, Gpu, GpuBuffer, OverrideConstant, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::conv::params::ConvDims;
 use crate::ops::conv::uniform::ConvUniform;
@@ -46,10 +46,13 @@ pub(super) fn reduction_len(dims: &ConvDims) -> usize {
 }
 
 /// The buffers of one implicit GEMM: the weight (the core's A) with the bindings its loader adds
-/// (6 and up; none for a dense weight), the input, the bias and the output.
+/// (6 and up), the override constants it declares and its groups per row (int4; none, none and 0
+/// for a dense weight), the input, the bias and the output.
 pub(super) struct GemmOperands<'a> {
     pub weight: &'a GpuBuffer,
     pub weight_extra: Vec<(u32, Binding<'a>)>,
+    pub weight_constants: Vec<OverrideConstant>,
+    pub weight_groups_per_row: usize,
     pub x: &'a GpuTensor,
     pub bias: Option<&'a GpuTensor>,
     pub y: &'a GpuTensor,
@@ -68,6 +71,8 @@ impl<'a> GemmOperands<'a> {
         GemmOperands {
             weight: w.buffer(),
             weight_extra: Vec::new(),
+            weight_constants: Vec::new(),
+            weight_groups_per_row: 0,
             x,
             bias,
             y,
@@ -96,17 +101,20 @@ pub(super) fn launch(
     let pointwise = params.is_pointwise(dims);
     let mut extra = vec![(5, Binding::Uniform(bytemuck::bytes_of(&geometry)))];
     extra.extend(operands.weight_extra);
+    let mut constants = vec![("POINTWISE", f64::from(u8::from(pointwise)))];
+    constants.extend(operands.weight_constants);
+    let groups_per_row = operands.weight_groups_per_row;
     let operands = TiledOperands {
         a: operands.weight,
         b: operands.x.buffer(),
         bias: operands.bias.map(GpuTensor::buffer),
         c: operands.y.buffer(),
         extra,
-        constants: vec![("POINTWISE", f64::from(u8::from(pointwise)))],
+        constants,
     };
     let options = MatmulOptions {
         b_transposed: false,
         activation,
     };
-    tiled::launch_tiled(gpu, program, &gemm, &options, operands, 0)
+    tiled::launch_tiled(gpu, program, &gemm, &options, operands, groups_per_row)
 }

@@ -14,8 +14,8 @@
 //! the transposed convolution ([`transpose`]) gathers the inputs of each output. A one-group
 //! convolution whose weight stays compressed (int8, int4, block-sparse, N:M) runs an explicit
 //! im2col in slabs around the weight kernels of its layout ([`im2col`]), which need no conv
-//! variant; an int8 weight of any group count has its own A loader for the implicit GEMM
-//! ([`w8`]), which reads it in place of the f32 weight.
+//! variant; int8 and int4 weights of any group count have their own A loaders for the implicit
+//! GEMM ([`weight_only`]), which read them in place of the f32 weight.
 //!
 //! ```no_run
 //! use kiln::{device::Gpu, ops::conv::{conv2d_f32, Conv2dParams}, ops::Activation};
@@ -44,7 +44,7 @@ mod reference;
 mod reference_q8;
 pub mod transpose;
 mod uniform;
-pub mod w8;
+pub mod weight_only;
 
 pub use f16::{conv2d_f16, conv2d_f16_with_path, reference_conv2d_f16};
 pub use f32::{conv2d_f32, conv2d_f32_with_path, ConvPath};
@@ -62,4 +62,4 @@ pub use reference_q8::{
     requantize_multipliers, QLinearOperands, QLinearScales, MAX_Q8_K,
 };
 pub use transpose::conv_transpose2d_f32;
-pub use w8::conv2d_w8;
+pub use weight_only::{conv2d_w4, conv2d_w8};

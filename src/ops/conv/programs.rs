@@ -2,13 +2,15 @@
 //! (`shaders/matmul_tiled.wgsl`) with the weight as A (the stock `matmul_a_*` loaders: the weight
 //! `[M, C/groups, kH, kW]` is already `[M/groups, K]` row-major per group), the im2col gather as B
 //! (`matmul_b_im2col*.wgsl`) and an NCHW C store (`matmul_c_nchw_*.wgsl`), or an int8 weight
-//! through `matmul_a_q8w.wgsl` (weight-only int8); depthwise, transposed
+//! through `matmul_a_q8w.wgsl` or an int4 one through `matmul_a_q4.wgsl` (weight-only); depthwise,
+//! transposed
 //! and int8 convolutions are kernels of their own, and the packed-weight path is an explicit
 //! im2col and a copy back to NCHW around the weight kernels ([`super::im2col`]).
 
 use crate::device::ShaderProgram;
 use crate::ops::matmul::f16::{A_F16_PACKED_WGSL, A_F16_WGSL, ENABLE_F16_WGSL};
 use crate::ops::matmul::f32::A_F32_WGSL;
+use crate::ops::matmul::int4::Q4_DECODE_WGSL;
 use crate::ops::matmul::tiled::{ACTIVATION_WGSL, TILED_CORE_WGSL};
 use crate::ops::matmul::w8a32::Q8_DECODE_WGSL;
 
@@ -64,6 +66,25 @@ pub const CONV2D_W8_F32: ShaderProgram = ShaderProgram {
         include_str!("../../../shaders/conv_a_q8_bindings.wgsl"),
         Q8_DECODE_WGSL,
         include_str!("../../../shaders/matmul_a_q8w.wgsl"),
+        IM2COL_WGSL,
+        include_str!("../../../shaders/matmul_b_im2col_f32.wgsl"),
+        include_str!("../../../shaders/matmul_c_nchw_f32.wgsl"),
+    ],
+    needs_f16: false,
+};
+
+/// f32 implicit GEMM with an int4 weight dequantized in registers (weight-only int4): any shape
+/// and group count.
+pub const CONV2D_W4_F32: ShaderProgram = ShaderProgram {
+    name: "conv2d_w4_f32",
+    parts: &[
+        ACTIVATION_WGSL,
+        GEOMETRY_WGSL,
+        EPILOGUE_WGSL,
+        TILED_CORE_WGSL,
+        include_str!("../../../shaders/conv_a_q4_bindings.wgsl"),
+        Q4_DECODE_WGSL,
+        include_str!("../../../shaders/matmul_a_q4.wgsl"),
         IM2COL_WGSL,
         include_str!("../../../shaders/matmul_b_im2col_f32.wgsl"),
         include_str!("../../../shaders/matmul_c_nchw_f32.wgsl"),
@@ -164,6 +185,7 @@ pub const PROGRAMS: &[&ShaderProgram] = &[
     &CONV2D_F32_VEC4,
     &CONV2D_F32_SCALAR,
     &CONV2D_W8_F32,
+    &CONV2D_W4_F32,
     &CONV2D_F16_NATIVE,
     &CONV2D_F16_PACKED,
     &CONV2D_DEPTHWISE_F32,

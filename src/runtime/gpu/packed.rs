@@ -6,14 +6,14 @@
 //! bias) run in the kernel's epilogue.
 //!
 //! - MatMul / Gemm: the activations are `X` and the packed `B` is `W` (or `Wᵀ`).
-//! - Conv with an int8 `W`, any group count: the f32 implicit GEMM with an int8 weight loader
-//!   ([`conv2d_w8`]), the weight dequantized in registers like the matmul's.
-//! - Conv with one group and a Q4, BSR or N:M `W`: `X` is the input's im2col patch matrix
+//! - Conv with an int8 or int4 `W`, any group count: the f32 implicit GEMM with an int8 or int4
+//!   weight loader ([`conv2d_w8`], [`conv2d_w4`]), dequantized in registers like the matmuls'.
+//! - Conv with one group and a BSR or N:M `W`: `X` is the input's im2col patch matrix
 //!   `[N·OH·OW, C·kH·kW]`, built in slabs that fit a binding, and each slab's product is copied
 //!   back to NCHW ([`conv2d_im2col`]). Strides, pads, dilations and any kernel shape are the
 //!   im2col's.
 //!
-//! What does not run compressed says so: a grouped or depthwise Conv's Q4, BSR or N:M `W` is
+//! What does not run compressed says so: a grouped or depthwise Conv's BSR or N:M `W` is
 //! uploaded dense (the weight kernels take one `[M, K]` matrix) with a warning naming the node;
 //! Gemms the epilogue cannot express (`transA`, `alpha ≠ 1`, a `C` that is not one value per
 //! output) and activations of rank above 3 are an [`Error::Unsupported`] naming the node.
@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use crate::device::Gpu;
 use crate::error::{Error, Result};
 use crate::graph::{ConvAttrs, Graph, Node, Op, PackedMatrix, PackedWeight};
-use crate::ops::conv::{conv2d_im2col, conv2d_w8, Conv2dParams, ConvGeometry};
+use crate::ops::conv::{conv2d_im2col, conv2d_w4, conv2d_w8, Conv2dParams, ConvGeometry};
 use crate::ops::matmul::int4::{matmul_q4, GpuQ4Weights};
 use crate::ops::matmul::int8::GpuQ8Weights;
 use crate::ops::matmul::w8a32::matmul_w8;
@@ -91,8 +91,8 @@ impl DeviceMatrix {
 pub enum DeviceWeight {
     /// A MatMul or Gemm `B`, run by its weight kernel.
     Matrix(DeviceMatrix),
-    /// A Conv's `W` `[M, C/groups, kH, kW]` as the matrix `[M, C/groups·kH·kW]`: int8 run by the
-    /// implicit GEMM's int8 loader, the other layouts (one group only) by the im2col path.
+    /// A Conv's `W` `[M, C/groups, kH, kW]` as the matrix `[M, C/groups·kH·kW]`: int8 and int4
+    /// run by the implicit GEMM's loaders, BSR and N:M (one group only) by the im2col path.
     Conv {
         /// `W` in its packed layout.
         matrix: DeviceMatrix,
@@ -116,8 +116,8 @@ impl DeviceWeight {
 }
 
 /// Uploads every packed weight of `graph` once, in the layout its readers run: a MatMul or Gemm
-/// `B`, a Conv's int8 `W` and a one-group Conv's other `W` in its packed layout, a grouped Conv's
-/// Q4, BSR or N:M `W` dense (with a warning).
+/// `B`, a Conv's int8 or int4 `W` and a one-group Conv's other `W` in its packed layout, a
+/// grouped Conv's BSR or N:M `W` dense (with a warning).
 pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceWeight>> {
     let mut uploaded = HashMap::new();
     for node in &graph.nodes {
@@ -128,7 +128,7 @@ pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceW
             continue;
         }
         let device_weight = match &node.op {
-            Op::Conv(attrs) if attrs.group > 1 && !is_q8(&weight.matrix) => {
+            Op::Conv(attrs) if attrs.group > 1 && !is_quantized(&weight.matrix) => {
                 log::warn!(
                     "{}: its {} weight '{name}' runs dense on the GPU (a convolution of {} \
                      groups; the im2col path runs one); it is dequantized once at Plan time",
@@ -149,9 +149,9 @@ pub fn upload_packed(gpu: &Gpu, graph: &Graph) -> Result<HashMap<String, DeviceW
     Ok(uploaded)
 }
 
-/// Whether `matrix` is int8, which convolutions of any group count read in place.
-fn is_q8(matrix: &PackedMatrix) -> bool {
-    matches!(matrix, PackedMatrix::Q8 { .. })
+/// Whether `matrix` is int8 or int4, which convolutions of any group count read in place.
+fn is_quantized(matrix: &PackedMatrix) -> bool {
+    matches!(matrix, PackedMatrix::Q8 { .. } | PackedMatrix::Q4(_))
 }
 
 /// The packed weight `node` reads (always its input 1), with its name.
@@ -211,8 +211,8 @@ pub fn eval_packed(
     }
 }
 
-/// A Conv of `x` (with `bias`) by the packed `matrix` of logical shape `shape`: an int8 weight on
-/// the implicit GEMM's int8 loader, the other layouts (one group) through the im2col path; the
+/// A Conv of `x` (with `bias`) by the packed `matrix` of logical shape `shape`: an int8 or int4
+/// weight on the implicit GEMM's loaders, BSR and N:M (one group) through the im2col path; the
 /// attributes resolved by the conv geometry resolver.
 fn eval_packed_conv(
     gpu: &Gpu,
@@ -236,8 +236,10 @@ fn eval_packed_conv(
         location: node.location(),
         detail: format!("the 2-D convolution launcher cannot take geometry {geometry:?}"),
     })?;
-    if let DeviceMatrix::Q8(w) = matrix {
-        return conv2d_w8(gpu, x, w, shape, bias, &params, attrs.activation);
+    match matrix {
+        DeviceMatrix::Q8(w) => return conv2d_w8(gpu, x, w, shape, bias, &params, attrs.activation),
+        DeviceMatrix::Q4(w) => return conv2d_w4(gpu, x, w, shape, bias, &params, attrs.activation),
+        DeviceMatrix::Bsr(_) | DeviceMatrix::NmSparse(_) => {}
     }
     let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, activation: Activation| {
         matrix.product(gpu, patches, bias, activation)

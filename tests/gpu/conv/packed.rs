@@ -1,6 +1,6 @@
 //! Convolutions whose weight stays packed (int8 per channel, int4, block-sparse, N:M), run by the
-//! im2col path (`conv2d_im2col` around each layout's weight kernel), and int8 weights of any group
-//! count run by the implicit GEMM's int8 loader (`conv2d_w8`), against the f64 reference
+//! im2col path (`conv2d_im2col` around each layout's weight kernel), and int8 and int4 weights of
+//! any group count run by the implicit GEMM's loaders (`conv2d_w8`, `conv2d_w4`), against the f64 reference
 //! convolution with the weight dequantized. The im2col and the copy back to NCHW move values
 //! without arithmetic, and every layout's kernel multiplies by exactly its dequantized weights, so
 //! the tolerance is the f32-accumulation bound for K = C·kH·kW terms that
@@ -11,14 +11,15 @@ use std::sync::OnceLock;
 use kiln::check::SeededRng;
 use kiln::device::{Gpu, MIN_BINDING_BYTES};
 use kiln::graph::packing::Packing;
-use kiln::ops::conv::{conv2d_im2col, conv2d_w8, reference_conv2d, Conv2dParams};
+use kiln::ops::conv::{conv2d_im2col, conv2d_w4, conv2d_w8, reference_conv2d, Conv2dParams};
+use kiln::ops::matmul::int4::GpuQ4Weights;
 use kiln::ops::matmul::int8::GpuQ8Weights;
 use kiln::ops::matmul::reference::OutputPrecision;
 use kiln::ops::Activation;
 use kiln::runtime::gpu::packed::DeviceMatrix;
 use kiln::tensor::bsr::BlockShape;
 use kiln::tensor::nm_sparse::NmPattern;
-use kiln::tensor::{GpuTensor, Q4GroupSize, Q8Scheme, Q8Weights};
+use kiln::tensor::{GpuTensor, Q4GroupSize, Q4Weights, Q8Scheme, Q8Weights};
 use kiln::Error;
 
 use super::{assert_close, case, sweep, Case};
@@ -192,43 +193,52 @@ fn grouped_convolutions_and_oversized_rows_are_errors() {
     );
 }
 
-/// Runs `case` with `weights` (its weight quantized to int8) on the implicit GEMM's int8 loader
-/// and checks it against the reference with the dequantized weight.
-fn check_w8(case: &Case, weights: &Q8Weights, activation: Activation, seed: u64) {
+/// A weight quantized in place: the device weights, run by the implicit GEMM's loader.
+enum InPlace {
+    Int8(GpuQ8Weights),
+    Int4(GpuQ4Weights),
+}
+
+/// Runs `case` with its weight quantized (`weights` on the device, `dequantized` its values) on
+/// the implicit GEMM's int8 or int4 loader and checks it against the reference.
+fn check_in_place(
+    case: &Case,
+    weights: &InPlace,
+    dequantized: &[f32],
+    activation: Activation,
+    seed: u64,
+) {
     let gpu = gpu().expect("checked by caller");
     let mut rng = SeededRng::new(seed);
     let x = random_values(&mut rng, case.x_shape().iter().product());
     let bias = rng.uniform_vec(case.out_channels, -1.0, 1.0);
     let with_bias = seed.is_multiple_of(2);
-    let w = GpuQ8Weights::upload(gpu, weights).unwrap();
     let x_gpu = GpuTensor::upload(gpu, &case.x_shape(), &x).unwrap();
     let bias_gpu = GpuTensor::upload(gpu, &[case.out_channels], &bias).unwrap();
-    let params = &case.params;
+    let (params, w_shape) = (&case.params, &case.w_shape());
     let bias_arg = with_bias.then_some(&bias_gpu);
-    let y = conv2d_w8(
-        gpu,
-        &x_gpu,
-        &w,
-        &case.w_shape(),
-        bias_arg,
-        params,
-        activation,
-    )
-    .unwrap();
+    let y = match weights {
+        InPlace::Int8(w) => conv2d_w8(gpu, &x_gpu, w, w_shape, bias_arg, params, activation),
+        InPlace::Int4(w) => conv2d_w4(gpu, &x_gpu, w, w_shape, bias_arg, params, activation),
+    };
     let reference = reference_conv2d(
         &x,
         &case.x_shape(),
-        &weights.dequantize(),
-        &case.w_shape(),
+        dequantized,
+        w_shape,
         with_bias.then_some(&bias[..]),
         params,
         activation,
     )
     .unwrap();
-    let label = format!("w8 conv {case:?} {activation:?} bias={with_bias}");
+    let kind = match weights {
+        InPlace::Int8(_) => "w8",
+        InPlace::Int4(_) => "w4",
+    };
+    let label = format!("{kind} conv {case:?} {activation:?} bias={with_bias}");
     assert_close(
         &label,
-        &y.read::<f32>(gpu).unwrap(),
+        &y.unwrap().read::<f32>(gpu).unwrap(),
         &reference,
         OutputPrecision::F32,
     );
@@ -262,7 +272,36 @@ fn int8_weights_in_place_over_the_whole_sweep_with_groups() {
             weights = Q8Weights::from_parts(rows, k, &levels, scales, zero_points).unwrap();
         }
         let activation = [Activation::Relu, Activation::Identity][index % 2];
-        check_w8(case, &weights, activation, index as u64);
+        let device = InPlace::Int8(GpuQ8Weights::upload(gpu().unwrap(), &weights).unwrap());
+        check_in_place(
+            case,
+            &device,
+            &weights.dequantize(),
+            activation,
+            index as u64,
+        );
+    }
+}
+
+#[test]
+fn int4_weights_in_place_over_the_whole_sweep_with_groups() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = SeededRng::new(22);
+    let group_sizes = [Q4GroupSize::G32, Q4GroupSize::G64, Q4GroupSize::G128];
+    for (index, case) in sweep().iter().enumerate() {
+        let (rows, k) = (case.out_channels, case.k());
+        let values = random_values(&mut rng, rows * k);
+        let group_size = group_sizes[index % 3];
+        let weights = Q4Weights::quantize(&values, rows, k, group_size, index % 2 == 0).unwrap();
+        let device = InPlace::Int4(GpuQ4Weights::upload(gpu, &weights).unwrap());
+        let activation = [Activation::Identity, Activation::Relu][index % 2];
+        check_in_place(
+            case,
+            &device,
+            &weights.dequantize(),
+            activation,
+            50 + index as u64,
+        );
     }
 }
 

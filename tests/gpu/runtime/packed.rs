@@ -126,7 +126,7 @@ fn cases() -> Vec<Case> {
             k: 24,
         },
         Case {
-            label: "Conv of 2 groups (int8 in place, others dense)",
+            label: "Conv of 2 groups (Q8, Q4 in place; BSR, N:M dense)",
             graph: grouped.graph,
             inputs: input("image", &[1, 6, 7, 8]),
             k: 27,

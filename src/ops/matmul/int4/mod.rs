@@ -7,6 +7,7 @@
 mod gemv;
 mod programs;
 
+pub(crate) use programs::Q4_DECODE_WGSL;
 pub use programs::{
     GEMV_Q4_F16_NATIVE, GEMV_Q4_F16_PACKED, GEMV_Q4_F32, MATMUL_Q4_F16_NATIVE,
     MATMUL_Q4_F16_PACKED, MATMUL_Q4_F32_SCALAR, MATMUL_Q4_F32_VEC4, PROGRAMS,
@@ -98,6 +99,26 @@ impl GpuQ4Weights {
     /// The bytes these weights hold on the device: nibbles, scales and zero points.
     pub fn device_bytes(&self) -> u64 {
         self.nibbles.len_bytes() + self.scales.len_bytes() + self.zero_points.len_bytes()
+    }
+
+    /// The packed nibbles, eight per word, rows padded to whole groups.
+    pub(crate) fn nibbles(&self) -> &GpuBuffer {
+        &self.nibbles
+    }
+
+    /// The f16 scales, two per word.
+    pub(crate) fn scales(&self) -> &GpuBuffer {
+        &self.scales
+    }
+
+    /// The zero points, four per word.
+    pub(crate) fn zero_points(&self) -> &GpuBuffer {
+        &self.zero_points
+    }
+
+    /// Groups per row: `ceil(K / group size)`.
+    pub(crate) fn groups_per_row(&self) -> usize {
+        self.groups_per_row
     }
 
     /// Elements of `K` sharing one scale and zero point.

@@ -13,6 +13,8 @@ use crate::ops::matmul::gemv::{
 use crate::ops::matmul::tiled::{ACTIVATION_WGSL, EPILOGUE_WGSL, TILED_CORE_WGSL};
 
 const Q4_WEIGHTS_WGSL: &str = include_str!("../../../../shaders/q4_weights.wgsl");
+/// Decoding int4 scales and zero points, after a file that declares the weights' bindings.
+pub(crate) const Q4_DECODE_WGSL: &str = include_str!("../../../../shaders/q4_decode.wgsl");
 const B_Q4_WGSL: &str = include_str!("../../../../shaders/matmul_b_q4.wgsl");
 const GEMV_Q4_WGSL: &str = include_str!("../../../../shaders/gemv_q4.wgsl");
 
@@ -25,6 +27,7 @@ pub const MATMUL_Q4_F32_VEC4: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         include_str!("../../../../shaders/matmul_a_f32_vec4.wgsl"),
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         B_Q4_WGSL,
         C_F32_WGSL,
     ],
@@ -40,6 +43,7 @@ pub const MATMUL_Q4_F32_SCALAR: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         A_F32_WGSL,
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         B_Q4_WGSL,
         C_F32_WGSL,
     ],
@@ -56,6 +60,7 @@ pub const MATMUL_Q4_F16_NATIVE: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         A_F16_WGSL,
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         B_Q4_WGSL,
         C_F16_WGSL,
     ],
@@ -72,6 +77,7 @@ pub const MATMUL_Q4_F16_PACKED: ShaderProgram = ShaderProgram {
         TILED_CORE_WGSL,
         A_F16_PACKED_WGSL,
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         B_Q4_WGSL,
         C_F16_PACKED_WGSL,
     ],
@@ -86,6 +92,7 @@ pub const GEMV_Q4_F32: ShaderProgram = ShaderProgram {
         EPILOGUE_WGSL,
         GEMV_REDUCE_WGSL,
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         GEMV_Q4_WGSL,
         GEMV_IO_F32_WGSL,
     ],
@@ -101,6 +108,7 @@ pub const GEMV_Q4_F16_NATIVE: ShaderProgram = ShaderProgram {
         EPILOGUE_WGSL,
         GEMV_REDUCE_WGSL,
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         GEMV_Q4_WGSL,
         GEMV_IO_F16_WGSL,
     ],
@@ -115,6 +123,7 @@ pub const GEMV_Q4_F16_PACKED: ShaderProgram = ShaderProgram {
         EPILOGUE_WGSL,
         GEMV_REDUCE_WGSL,
         Q4_WEIGHTS_WGSL,
+        Q4_DECODE_WGSL,
         GEMV_Q4_WGSL,
         GEMV_IO_F16_PACKED_WGSL,
     ],
