@@ -9,7 +9,10 @@
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use half::f16;
 use kiln::bench::time_iterations;
 use kiln::check::SeededRng;
@@ -159,52 +162,58 @@ fn bench_layer(c: &mut Criterion, gpu: &Gpu, layer: &Layer, rng: &mut SeededRng)
                 })
             })
         });
-        let int8 = Q8Weights::quantize(&w, w_shape[0], k, Q8Scheme::Symmetric).unwrap();
-        let int8 = GpuQ8Weights::upload(gpu, &int8).unwrap();
-        group.bench_function(BenchmarkId::new("w8a32 implicit gemm", side), |b| {
-            b.iter_custom(|iters| {
-                timed(gpu, iters, || {
-                    let run = conv2d_w8(gpu, &x32, &int8, &w_shape, None, params, Activation::Relu);
-                    drop(run.unwrap())
-                })
-            })
-        });
-        let int4 = Q4Weights::quantize(&w, w_shape[0], k, Q4GroupSize::G32, true).unwrap();
-        let int4 = GpuQ4Weights::upload(gpu, &int4).unwrap();
-        group.bench_function(BenchmarkId::new("w4 implicit gemm", side), |b| {
-            b.iter_custom(|iters| {
-                timed(gpu, iters, || {
-                    let run = conv2d_w4(gpu, &x32, &int4, &w_shape, None, params, Activation::Relu);
-                    drop(run.unwrap())
-                })
-            })
-        });
-        for packing in PACKED {
-            let matrix = packing.pack(&w, w_shape[0], k).unwrap();
-            let matrix = DeviceMatrix::upload(gpu, &matrix).unwrap();
-            let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, act: Activation| {
-                matrix.product(gpu, patches, bias, act)
-            };
-            let name = format!("packed {} im2col", packing_name(&packing));
-            group.bench_function(BenchmarkId::new(name, side), |b| {
-                b.iter_custom(|iters| {
-                    timed(gpu, iters, || {
-                        let run = conv2d_im2col(
-                            gpu,
-                            &x32,
-                            &w_shape,
-                            None,
-                            params,
-                            Activation::Relu,
-                            &product,
-                        );
-                        drop(run.unwrap())
-                    })
-                })
-            });
-        }
+        bench_weight_only(&mut group, gpu, (&x32, &w, w_shape), params, side);
     }
     group.finish();
+}
+
+/// The dense layer's weight kept quantized: weight-only int8 and int4 on the implicit GEMM's
+/// loaders, then each through the im2col path around its matmul kernel, in `group`.
+fn bench_weight_only(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    gpu: &Gpu,
+    (x32, w, w_shape): (&GpuTensor, &[f32], [usize; 4]),
+    params: &Conv2dParams,
+    side: usize,
+) {
+    let k = w_shape[1..].iter().product();
+    let int8 = Q8Weights::quantize(w, w_shape[0], k, Q8Scheme::Symmetric).unwrap();
+    let int8 = GpuQ8Weights::upload(gpu, &int8).unwrap();
+    group.bench_function(BenchmarkId::new("w8a32 implicit gemm", side), |b| {
+        b.iter_custom(|iters| {
+            timed(gpu, iters, || {
+                let run = conv2d_w8(gpu, x32, &int8, &w_shape, None, params, Activation::Relu);
+                drop(run.unwrap())
+            })
+        })
+    });
+    let int4 = Q4Weights::quantize(w, w_shape[0], k, Q4GroupSize::G32, true).unwrap();
+    let int4 = GpuQ4Weights::upload(gpu, &int4).unwrap();
+    group.bench_function(BenchmarkId::new("w4 implicit gemm", side), |b| {
+        b.iter_custom(|iters| {
+            timed(gpu, iters, || {
+                let run = conv2d_w4(gpu, x32, &int4, &w_shape, None, params, Activation::Relu);
+                drop(run.unwrap())
+            })
+        })
+    });
+    for packing in PACKED {
+        let matrix = packing.pack(w, w_shape[0], k).unwrap();
+        let matrix = DeviceMatrix::upload(gpu, &matrix).unwrap();
+        let product = |patches: &GpuTensor, bias: Option<&GpuTensor>, act: Activation| {
+            matrix.product(gpu, patches, bias, act)
+        };
+        let name = format!("packed {} im2col", packing_name(&packing));
+        group.bench_function(BenchmarkId::new(name, side), |b| {
+            b.iter_custom(|iters| {
+                timed(gpu, iters, || {
+                    let run =
+                        conv2d_im2col(gpu, x32, &w_shape, None, params, Activation::Relu, &product);
+                    drop(run.unwrap())
+                })
+            })
+        });
+    }
 }
 
 /// The packed weights the dense layers also run with (weight-only int8 and int4, through the
