@@ -25,6 +25,8 @@ mod convert;
 mod export;
 mod external;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod legacy_opset_tests;
 #[cfg(test)]
 mod loader_tests;
