@@ -99,6 +99,19 @@ pub enum Error {
         /// The device's binding limit (the adapter's, or lower when a test asked for less).
         limit: u64,
     },
+    /// Input larger than one of kiln's documented caps ([`crate::limits`]): a tensor, a random
+    /// input or a file read, refused before anything of that size is allocated or read.
+    #[error("{what} needs {requested}, over kiln's limit of {limit} bytes (set by {setting})")]
+    OverLimit {
+        /// What is too large: the tensor, input or file, named.
+        what: String,
+        /// The size it needs.
+        requested: String,
+        /// The cap in force.
+        limit: u64,
+        /// Which cap that is and how to raise it: an environment variable, or a format limit.
+        setting: String,
+    },
     /// A model file (ONNX, Darknet, .kiln) that is malformed: truncated bytes, a wrong type, a
     /// dimension out of range, a cycle, a reference to a value nothing produces.
     #[error("invalid model at {location}: {detail}")]

@@ -20,6 +20,7 @@ pub mod format;
 pub mod graph;
 pub mod import;
 pub mod io;
+pub mod limits;
 pub mod ops;
 pub mod runtime;
 pub mod selfcheck;

@@ -176,3 +176,77 @@ fn unknown_extensions_and_hostile_files_are_errors_not_panics() {
     }
     std::fs::remove_dir_all(folder).unwrap();
 }
+
+/// `y = Relu(x)` with `x` declared f32 `[1e6, N]`: a random input of it would take terabytes.
+fn huge_input_graph() -> Graph {
+    use kiln::graph::Dim;
+    let declared = ValueInfo {
+        name: "x".into(),
+        dtype: Some(DType::F32),
+        shape: Some(vec![Dim::Fixed(1_000_000), Dim::Symbol("N".into())]),
+    };
+    Graph {
+        name: "huge".into(),
+        inputs: vec![declared],
+        outputs: vec![ValueInfo {
+            name: "y".into(),
+            dtype: Some(DType::F32),
+            shape: None,
+        }],
+        nodes: vec![Node {
+            name: "relu".into(),
+            op: Op::Unary(kiln::ops::elementwise::UnaryOp::Activation(
+                Activation::Relu,
+            )),
+            inputs: vec![Some("x".into())],
+            outputs: vec!["y".into()],
+        }],
+        ..Graph::default()
+    }
+}
+
+/// The stderr of a kiln run that must fail cleanly (an `error:` line, no panic, no abort).
+fn clean_failure(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .output()
+        .expect("the kiln binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    // A code, not a signal: an abort (SIGABRT) has none.
+    assert!(
+        output.status.code().is_some(),
+        "{args:?} was killed: {stderr}"
+    );
+    assert!(!output.status.success(), "{args:?} succeeded: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("memory allocation"),
+        "{stderr}"
+    );
+    stderr
+}
+
+#[cfg(unix)]
+#[test]
+fn oversized_inputs_dims_and_device_files_fail_cleanly() {
+    let folder = temp_folder("hostile-run");
+    let model = folder.join("huge.onnx");
+    save_onnx(&huge_input_graph(), &model).unwrap();
+    let model = model.to_str().unwrap();
+    let stderr = clean_failure(&["run", "--cpu", model, "--dim", "N=1000000"]);
+    assert!(
+        stderr.contains("random input 'x'") && stderr.contains("KILN_MAX_RANDOM_INPUT_BYTES"),
+        "{stderr}"
+    );
+    let stderr = clean_failure(&["run", "--cpu", model, "--dim", "N=1000000000000"]);
+    assert!(stderr.contains("N=1000000000000"), "{stderr}");
+    let zero_model = folder.join("zero.onnx");
+    std::os::unix::fs::symlink("/dev/zero", &zero_model).unwrap();
+    let stderr = clean_failure(&["run", "--cpu", zero_model.to_str().unwrap()]);
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    let zero_input = folder.join("x.npy");
+    std::os::unix::fs::symlink("/dev/zero", &zero_input).unwrap();
+    let input = format!("x={}", zero_input.display());
+    let stderr = clean_failure(&["run", "--cpu", model, "--input", &input]);
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    std::fs::remove_dir_all(folder).unwrap();
+}

@@ -126,7 +126,9 @@ fn random_inputs(plan: &Plan, rng: &mut SeededRng) -> Result<Vec<(String, HostTe
     plan.input_types()
         .into_iter()
         .map(|(name, value)| {
-            let count = value.shape.iter().product();
+            let what = format!("random input '{name}'");
+            let bytes = crate::limits::random_input_bytes(&value.shape, value.dtype, &what)?;
+            let count = bytes / value.dtype.size_bytes();
             let tensor = match value.dtype {
                 DType::F32 => HostTensor::from_f32(&value.shape, rng.uniform_vec(count, -1.0, 1.0)),
                 dtype => HostTensor::zeros(&value.shape, dtype),

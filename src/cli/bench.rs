@@ -137,7 +137,7 @@ pub fn execute(device: &DeviceArgs, what: BenchCommand) -> kiln::Result<()> {
                 matmuls: parse_optional_list("--sizes", &sizes)?,
                 convs: parse_optional_list("--conv", &conv)?,
                 precisions: parse_list("--precisions", &precisions)?,
-                batches: parse_list("--batch", &run.batch)?,
+                batches: parse_batches(&run.batch)?,
                 iterations: run.iterations(),
                 roofline: run.roofline(),
             };
@@ -324,7 +324,7 @@ fn bench_model(
         })
         .collect::<kiln::Result<Vec<_>>>()?;
     let config = ModelBenchConfig {
-        batches: parse_list("--batch", &run.batch)?,
+        batches: parse_batches(&run.batch)?,
         input_shapes,
         iterations: run.iterations(),
         roofline: run.roofline(),
@@ -347,6 +347,15 @@ fn bench_model(
         }
     })?;
     finish(&report, run.out.as_deref())
+}
+
+/// The `--batch` list, each size within [`kiln::limits::check_batch`].
+fn parse_batches(text: &str) -> kiln::Result<Vec<usize>> {
+    let batches: Vec<usize> = parse_list("--batch", text)?;
+    batches
+        .iter()
+        .try_for_each(|&batch| kiln::limits::check_batch(batch))?;
+    Ok(batches)
 }
 
 fn parse_shape(text: &str) -> kiln::Result<Vec<usize>> {

@@ -58,9 +58,15 @@ fn parse_input(text: &str) -> Result<(String, PathBuf), String> {
 
 fn parse_dim(text: &str) -> Result<(String, usize), String> {
     let (name, value) = split_assignment(text)?;
-    let value = value
+    let value: usize = value
         .parse()
         .map_err(|_| format!("'{value}' is not a dimension (a non-negative integer)"))?;
+    if value > kiln::limits::MAX_DIM_VALUE {
+        return Err(format!(
+            "{name}={value} exceeds kiln's limit of {} for one dimension",
+            kiln::limits::MAX_DIM_VALUE
+        ));
+    }
     Ok((name.to_string(), value))
 }
 
@@ -155,6 +161,11 @@ mod tests {
     fn assignments_parse_and_reject_malformed_text() {
         assert_eq!(parse_dim("batch=4").unwrap(), ("batch".to_string(), 4));
         assert!(parse_dim("batch=-1").is_err());
+        let huge = parse_dim("N=1000000000000").unwrap_err();
+        assert!(
+            huge.contains("N=1000000000000") && huge.contains("limit"),
+            "{huge}"
+        );
         assert!(parse_dim("batch").is_err());
         assert!(parse_input("=a.npy").is_err());
         assert_eq!(

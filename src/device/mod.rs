@@ -5,6 +5,7 @@
 mod adapter;
 mod backend;
 mod buffer_pool;
+mod checks;
 mod pipeline_cache;
 mod recorder;
 mod shader;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 pub use adapter::{list_adapters, AdapterReport, Capabilities};
 pub use backend::BackendChoice;
 pub use buffer_pool::{size_class, BufferPool, GpuBuffer, PoolStats};
+pub use checks::Verdict;
 pub use pipeline_cache::{OverrideConstant, PipelineCache};
 pub use recorder::Binding;
 pub use shader::ShaderProgram;
@@ -55,6 +57,7 @@ pub struct Gpu {
     encoder: Mutex<Option<wgpu::CommandEncoder>>,
     placeholder: wgpu::Buffer,
     device_error: Arc<Mutex<Option<String>>>,
+    checks: Mutex<checks::Checks>,
 }
 
 impl Gpu {
@@ -110,6 +113,7 @@ impl Gpu {
             max_binding_bytes,
             placeholder,
             device_error,
+            checks: Mutex::new(checks::Checks::default()),
         })
     }
 

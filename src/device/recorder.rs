@@ -211,16 +211,19 @@ impl Gpu {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(encoder) = slot.take() {
             self.queue.submit([encoder.finish()]);
+            self.lock_checks().mark_submitted();
         }
     }
 
-    /// Submits everything recorded and waits until the GPU has finished it.
+    /// Submits everything recorded and waits until the GPU has finished it; then the pending
+    /// status checks ([`Gpu::check_after`]) run, and the first failed one is the error.
     pub fn synchronize(&self) -> Result<()> {
         self.submit();
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|error| Error::Gpu(error.to_string()))?;
-        self.take_device_error()
+        self.take_device_error()?;
+        self.run_checks()
     }
 
     /// Submits pending work and reads back the first `len_bytes()` bytes of `buffer`.

@@ -29,9 +29,16 @@ const MAX_HEADER_BYTES: usize = 1 << 16;
 /// The preamble (magic, version, length, dict) is padded to a multiple of this, as numpy does.
 const HEADER_ALIGN: usize = 64;
 
-/// Reads a `.npy` file.
+/// Reads a `.npy` file: a regular file of at most one capped tensor
+/// ([`crate::limits::max_tensor_bytes`]) and its header.
 pub fn read_npy(path: &Path) -> Result<HostTensor> {
-    let bytes = std::fs::read(path).map_err(|error| Error::io(path, error))?;
+    let limit = crate::limits::max_tensor_bytes()?.saturating_add(MAX_HEADER_BYTES as u64);
+    let bytes = crate::limits::read_file(
+        path,
+        ".npy file",
+        limit,
+        crate::limits::MAX_TENSOR_BYTES_ENV,
+    )?;
     parse_npy(&bytes, &path.display().to_string())
 }
 

@@ -161,7 +161,7 @@ fn cast_and_gather_reject_i64() {
         Err(kiln::Error::Unsupported { .. })
     ));
     let indices = HostTensor::from_i64(&[1], vec![0]).unwrap();
-    let gathered = gather(gpu, &wide, GatherIndices::Constant(&indices), 0);
+    let gathered = gather(gpu, &wide, GatherIndices::Constant(&indices), 0, "");
     assert!(matches!(gathered, Err(kiln::Error::Unsupported { .. })));
 }
 
@@ -254,12 +254,12 @@ fn gather_matches_reference_for_constant_and_device_indices() {
             let want = reference_gather(&data, &indices, axis).unwrap();
             let label = format!("Gather {dtype} axis {axis}");
             let got = on_gpu(gpu, &[&data], dtype, |t| {
-                gather(gpu, &t[0], GatherIndices::Constant(&indices), axis)
+                gather(gpu, &t[0], GatherIndices::Constant(&indices), axis, "")
             });
             assert_same(&format!("{label}, constant i64"), &got, &want);
             let device = GpuTensor::upload(gpu, &[2, 3], &narrow).unwrap();
             let got = on_gpu(gpu, &[&data], dtype, |t| {
-                gather(gpu, &t[0], GatherIndices::Device(&device), axis)
+                gather(gpu, &t[0], GatherIndices::Device(&device), axis, "")
             });
             assert_same(&format!("{label}, device i32"), &got, &want);
         }
@@ -267,16 +267,55 @@ fn gather_matches_reference_for_constant_and_device_indices() {
 }
 
 #[test]
-fn gather_out_of_range_is_an_error_or_zero() {
+fn gather_out_of_range_is_the_references_error_on_both_index_paths() {
     let Some(gpu) = gpu() else { return };
-    let data = GpuTensor::upload(gpu, &[5], &[10i32, 20, 30, 40, 50]).unwrap();
+    let values = [10i32, 20, 30, 40, 50];
+    let data = GpuTensor::upload(gpu, &[5], &values).unwrap();
+    let host_data = HostTensor::new(&[5], TensorData::I32(values.to_vec())).unwrap();
     let outside = HostTensor::from_i64(&[1], vec![5]).unwrap();
-    let checked = gather(gpu, &data, GatherIndices::Constant(&outside), 0);
-    assert!(matches!(checked, Err(kiln::Error::InvalidArgument { .. })));
-    // Run-time indices cannot fail in a shader: out-of-range elements are written as 0.
-    let device = GpuTensor::upload(gpu, &[5], &[5i32, -6, -5, 4, 1000]).unwrap();
-    let got = gather(gpu, &data, GatherIndices::Device(&device), 0).unwrap();
-    assert_eq!(got.read::<i32>(gpu).unwrap(), vec![0, 0, 10, 50, 0]);
+    let checked = gather(gpu, &data, GatherIndices::Constant(&outside), 0, "node 'g'");
+    let message = checked.err().unwrap().to_string();
+    assert!(
+        message.contains("node 'g'") && message.contains("index 5"),
+        "{message}"
+    );
+    // In range, negative (ONNX: plus the extent) and the edges of both sides.
+    let good = [4i32, -5, -1, 0, 2];
+    let device = GpuTensor::upload(gpu, &[5], &good).unwrap();
+    let got = gather(gpu, &data, GatherIndices::Device(&device), 0, "").unwrap();
+    assert_eq!(got.read::<i32>(gpu).unwrap(), vec![50, 10, 50, 10, 30]);
+    // Out of range above, below, and both: the first bad index is reported, as on the CPU.
+    for bad in [
+        vec![0i32, 1, 5, -7],
+        vec![-6, 0],
+        vec![1, 1000, -1],
+        vec![i32::MIN],
+    ] {
+        let host_indices = HostTensor::new(&[bad.len()], TensorData::I32(bad.clone())).unwrap();
+        let want = reference_gather(&host_data, &host_indices, 0)
+            .unwrap_err()
+            .to_string();
+        let device = GpuTensor::upload(gpu, &[bad.len()], &bad).unwrap();
+        let got = gather(gpu, &data, GatherIndices::Device(&device), 0, "")
+            .and_then(|tensor| tensor.read::<i32>(gpu))
+            .expect_err("an out-of-range index must fail at readback")
+            .to_string();
+        assert_eq!(got, want, "indices {bad:?}");
+    }
+    // The failed check is consumed: the next readback succeeds.
+    let got = gather(
+        gpu,
+        &data,
+        GatherIndices::Device(&device_of(gpu, &good)),
+        0,
+        "",
+    )
+    .unwrap();
+    assert_eq!(got.read::<i32>(gpu).unwrap(), vec![50, 10, 50, 10, 30]);
+}
+
+fn device_of(gpu: &Gpu, values: &[i32]) -> GpuTensor {
+    GpuTensor::upload(gpu, &[values.len()], values).unwrap()
 }
 
 /// x → Gather(rows -1, 0) → Cast(i32) → Less(threshold) → Not → Where(·, x rows, zero).

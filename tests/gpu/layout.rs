@@ -6,8 +6,9 @@ use half::f16;
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
 use kiln::ops::layout::{
-    concat, flatten, pad, reference_concat, reference_pad, reference_slice, reference_transpose,
-    reshape, resolve_pads, resolve_slice, slice, split, squeeze, transpose, unsqueeze, PadMode,
+    broadcast, concat, flatten, pad, reference_concat, reference_pad, reference_slice,
+    reference_transpose, reshape, resolve_pads, resolve_slice, slice, split, squeeze, transpose,
+    unsqueeze, PadMode,
 };
 use kiln::tensor::{Element, GpuTensor};
 use kiln::Error;
@@ -202,8 +203,55 @@ fn pads<T: Sample>(gpu: &Gpu) {
     }
 }
 
+/// Broadcast by index arithmetic: output index → source index with broadcast axes pinned to 0.
+fn reference_broadcast<T: Copy>(data: &[T], shape: &[usize], target: &[usize]) -> Vec<T> {
+    let mut aligned = vec![1; target.len() - shape.len()];
+    aligned.extend_from_slice(shape);
+    let count: usize = target.iter().product();
+    (0..count)
+        .map(|flat| {
+            let (mut rest, mut source, mut stride) = (flat, 0, 1);
+            for (&extent, &source_extent) in target.iter().zip(&aligned).rev() {
+                let position = rest % extent;
+                rest /= extent;
+                source += if source_extent == 1 {
+                    0
+                } else {
+                    position * stride
+                };
+                stride *= source_extent;
+            }
+            data[source]
+        })
+        .collect()
+}
+
+fn broadcasts<T: Sample>(gpu: &Gpu) {
+    let cases: [(&[usize], &[usize]); 4] = [
+        (&[3, 1, 5], &[3, 7, 5]),
+        (&[1, 1], &[2, 3, 5]),
+        (&[5], &[3, 5]),
+        (&[2, 1, 3, 1], &[2, 3, 3, 7]),
+    ];
+    for (index, (shape, target)) in cases.into_iter().enumerate() {
+        let (data, tensor) = upload::<T>(gpu, shape, 40 + index as u64);
+        let got = broadcast(gpu, &tensor, target).unwrap();
+        let want = reference_broadcast(&data, shape, target);
+        assert_same(
+            &format!("broadcast {shape:?} to {target:?}"),
+            &got,
+            &want,
+            gpu,
+        );
+    }
+    let (_, tensor) = upload::<T>(gpu, &[2, 3], 0);
+    assert!(broadcast(gpu, &tensor, &[4, 3, 3]).is_err());
+    assert!(broadcast(gpu, &tensor, &[3]).is_err());
+}
+
 fn every_op<T: Sample>(gpu: &Gpu) {
     transposes::<T>(gpu);
+    broadcasts::<T>(gpu);
     slices::<T>(gpu);
     concats_and_splits::<T>(gpu);
     pads::<T>(gpu);

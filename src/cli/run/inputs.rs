@@ -49,7 +49,10 @@ pub(super) fn build_inputs(
             }
             None => {
                 let shape = bind_shape(input, &dims, &mut used_dims)?;
-                random_tensor(input.dtype.unwrap_or(DType::F32), &shape, &mut rng)?
+                let dtype = input.dtype.unwrap_or(DType::F32);
+                let what = format!("random input '{}'", input.name);
+                let bytes = kiln::limits::random_input_bytes(&shape, dtype, &what)?;
+                random_tensor(dtype, &shape, bytes / dtype.size_bytes(), &mut rng)?
             }
         };
         inputs.push((input.name.clone(), tensor));
@@ -147,12 +150,14 @@ fn bind_shape<'a>(
     Ok(shape)
 }
 
-/// Seeded random values: floats uniform in [-1, 1), integers in [0, 3] (valid as small indices).
-fn random_tensor(dtype: DType, shape: &[usize], rng: &mut SeededRng) -> kiln::Result<HostTensor> {
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, &dim| acc.checked_mul(dim))
-        .ok_or_else(|| invalid(format!("a random input of shape {shape:?} is too large")))?;
+/// `count` (the element count of `shape`, checked against kiln's caps by the caller) seeded
+/// random values: floats uniform in [-1, 1), integers in [0, 3] (valid as small indices).
+fn random_tensor(
+    dtype: DType,
+    shape: &[usize],
+    count: usize,
+    rng: &mut SeededRng,
+) -> kiln::Result<HostTensor> {
     let ints = |rng: &mut SeededRng| rng.int_vec(count, 0, 3);
     let data = match dtype {
         DType::F32 => TensorData::F32(rng.uniform_vec(count, -1.0, 1.0)),
@@ -211,12 +216,35 @@ mod tests {
     }
 
     #[test]
+    fn oversized_random_inputs_are_errors_before_allocation() {
+        let graph = Graph {
+            inputs: vec![input(vec![Dim::Fixed(1_000_000), Dim::Symbol("n".into())])],
+            ..Graph::default()
+        };
+        let args = |dims: Vec<(String, usize)>| RunArgs {
+            model: "m.onnx".into(),
+            inputs: Vec::new(),
+            dims,
+            cpu: true,
+            compare_cpu: false,
+            output_dir: None,
+            seed: 0,
+        };
+        let error = build_inputs(&graph, &args(vec![("n".into(), 1_000_000)])).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("random input 'x'"), "{message}");
+        assert!(message.contains("KILN_MAX_RANDOM_INPUT_BYTES"), "{message}");
+        let fits = build_inputs(&graph, &args(vec![("n".into(), 2)])).unwrap();
+        assert_eq!(fits[0].1.shape(), &[1_000_000, 2]);
+    }
+
+    #[test]
     fn random_inputs_are_seeded_and_in_range() {
-        let first = random_tensor(DType::F32, &[4, 5], &mut SeededRng::new(1)).unwrap();
-        let again = random_tensor(DType::F32, &[4, 5], &mut SeededRng::new(1)).unwrap();
+        let first = random_tensor(DType::F32, &[4, 5], 20, &mut SeededRng::new(1)).unwrap();
+        let again = random_tensor(DType::F32, &[4, 5], 20, &mut SeededRng::new(1)).unwrap();
         assert_eq!(first, again);
         assert!(first.to_f64_vec().iter().all(|v| (-1.0..1.0).contains(v)));
-        let indices = random_tensor(DType::I64, &[50], &mut SeededRng::new(1)).unwrap();
+        let indices = random_tensor(DType::I64, &[50], 50, &mut SeededRng::new(1)).unwrap();
         assert!(indices.to_f64_vec().iter().all(|v| (0.0..=3.0).contains(v)));
     }
 }

@@ -125,7 +125,7 @@ fn describe(shape: Option<&[Dim]>) -> String {
 
 fn invalid_argument(detail: String) -> Error {
     Error::InvalidArgument {
-        op: "infer_types",
+        op: "input shapes",
         detail,
     }
 }

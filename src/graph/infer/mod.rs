@@ -56,7 +56,7 @@ impl ValueType {
         self.element_count()?
             .checked_mul(self.dtype.size_bytes())
             .ok_or_else(|| Error::InvalidArgument {
-                op: "infer_types",
+                op: "shape inference",
                 detail: format!("{self} does not fit in memory"),
             })
     }

@@ -97,7 +97,7 @@ impl<'a> NodeInputs<'a> {
         self.value(index, what)?
             .map(|tensor| {
                 tensor
-                    .to_i64_vec("infer_types")
+                    .to_i64_vec("shape inference")
                     .map_err(|e| self.at_node(e))
             })
             .transpose()

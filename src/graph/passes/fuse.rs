@@ -2,11 +2,18 @@
 //! so the activation costs no extra pass over memory. SiLU, which exporters write as
 //! `x · Sigmoid(x)` (YOLOv5/v8 are full of Conv → Sigmoid → Mul), is recognised too.
 
-use super::{initializer, is_graph_output};
+use super::{initializer, remove_flagged, ValueIndex};
 use crate::error::Result;
 use crate::graph::{Graph, Node, Op};
 use crate::ops::elementwise::{BinaryOp, UnaryOp};
 use crate::ops::Activation;
+
+/// One sweep's state: the value index, kept current as producers take over outputs, and the
+/// nodes fused away so far (removed together at the end of the sweep, so a sweep is O(n)).
+struct Sweep {
+    index_of: ValueIndex,
+    removed: Vec<bool>,
+}
 
 /// Fuses, in two sweeps: every `Mul(x, Sigmoid(x))` (either order) where x's producer is a
 /// fusable op and x and the Sigmoid have no other use, as [`Activation::Silu`]; then every
@@ -15,61 +22,68 @@ use crate::ops::Activation;
 /// or Gemm with no activation yet whose output is not a graph output. The producer takes over
 /// the activation's output name.
 pub fn fuse_activations(graph: &mut Graph) -> Result<usize> {
+    type Fuse = fn(&mut Graph, usize, &mut Sweep) -> Option<()>;
     let mut fused = 0;
-    for fuse_one in [fuse_silu, fuse_single] {
-        let mut index = 0;
-        while index < graph.nodes.len() {
-            match fuse_one(graph, index) {
-                Some(next) => {
-                    fused += 1;
-                    index = next;
-                }
-                None => index += 1,
+    for fuse_one in [fuse_silu as Fuse, fuse_single] {
+        let mut sweep = Sweep {
+            index_of: ValueIndex::new(graph),
+            removed: vec![false; graph.nodes.len()],
+        };
+        for index in 0..graph.nodes.len() {
+            if fuse_one(graph, index, &mut sweep).is_some() {
+                fused += 1;
             }
         }
+        remove_flagged(graph, &sweep.removed);
     }
     Ok(fused)
 }
 
-/// Fuses the activation node at `index` into its producer. Returns the index to look at next
-/// (the node that moved into `index`), or `None` when nothing was fused.
-fn fuse_single(graph: &mut Graph, index: usize) -> Option<usize> {
+/// Fuses the activation node at `index` into its producer; `None` when nothing was fused.
+fn fuse_single(graph: &mut Graph, index: usize, sweep: &mut Sweep) -> Option<()> {
     let node = &graph.nodes[index];
     let activation = activation_of(graph, node)?;
     let input = node.input(0)?;
-    let producer = fusable_producer(graph, input, 1)?;
+    let producer = fusable_producer(graph, &sweep.index_of, input, 1)?;
     let (input, output) = (input.to_string(), node.outputs.first()?.clone());
-    graph.nodes.remove(index);
-    take_activation(&mut graph.nodes[producer], activation, &input, output);
-    Some(index)
+    sweep.removed[index] = true;
+    take_activation(&mut graph.nodes[producer], activation, &input, &output);
+    sweep.index_of.rename_output(&input, &output);
+    Some(())
 }
 
-/// Fuses `Mul(x, Sigmoid(x))` at `index` into x's producer. Returns the index to look at next
-/// (the Sigmoid before the Mul goes too, so the node after the Mul moves to `index − 1`), or
+/// Fuses `Mul(x, Sigmoid(x))` at `index` into x's producer (the Mul and the Sigmoid go);
 /// `None` when nothing was fused.
-fn fuse_silu(graph: &mut Graph, index: usize) -> Option<usize> {
+fn fuse_silu(graph: &mut Graph, index: usize, sweep: &mut Sweep) -> Option<()> {
     let node = &graph.nodes[index];
     if node.op != Op::Binary(BinaryOp::Mul) {
         return None;
     }
     let (left, right) = (node.input(0)?, node.input(1)?);
+    let index_of = &sweep.index_of;
     let sigmoid_of = |gate: &str, value: &str| {
-        let (sigmoid, sigmoid_node) = graph.producer(gate)?;
+        let sigmoid = index_of.producer(gate)?;
+        let sigmoid_node = &graph.nodes[sigmoid];
         let is_sigmoid = sigmoid_node.op == Op::Unary(UnaryOp::Activation(Activation::Sigmoid))
             && sigmoid_node.input(0) == Some(value)
-            && graph.use_count(gate) == 1;
+            && index_of.uses(gate) == 1;
         is_sigmoid.then_some(sigmoid)
     };
     let (sigmoid, value) = sigmoid_of(right, left)
         .map(|sigmoid| (sigmoid, left))
         .or_else(|| sigmoid_of(left, right).map(|sigmoid| (sigmoid, right)))?;
-    let producer = fusable_producer(graph, value, 2)?;
+    let producer = fusable_producer(graph, index_of, value, 2)?;
     let (value, output) = (value.to_string(), node.outputs.first()?.clone());
-    // The Sigmoid comes before the Mul, so removing the Mul first keeps its index valid.
-    graph.nodes.remove(index);
-    graph.nodes.remove(sigmoid);
-    take_activation(&mut graph.nodes[producer], Activation::Silu, &value, output);
-    Some(index - 1)
+    sweep.removed[index] = true;
+    sweep.removed[sigmoid] = true;
+    take_activation(
+        &mut graph.nodes[producer],
+        Activation::Silu,
+        &value,
+        &output,
+    );
+    sweep.index_of.rename_output(&value, &output);
+    Some(())
 }
 
 /// The activation an activation node computes: a unary activation other than Identity, or a
@@ -98,12 +112,17 @@ fn activation_of(graph: &Graph, node: &Node) -> Option<Activation> {
 
 /// The index of `value`'s producer when it is a Conv, MatMul or Gemm without an activation,
 /// `value` is not a graph output, and exactly `uses` node inputs read `value`.
-fn fusable_producer(graph: &Graph, value: &str, uses: usize) -> Option<usize> {
-    if is_graph_output(graph, value) || graph.use_count(value) != uses {
+fn fusable_producer(
+    graph: &Graph,
+    index_of: &ValueIndex,
+    value: &str,
+    uses: usize,
+) -> Option<usize> {
+    if index_of.is_graph_output(value) || index_of.uses(value) != uses {
         return None;
     }
-    let (index, producer) = graph.producer(value)?;
-    let activation = match &producer.op {
+    let index = index_of.producer(value)?;
+    let activation = match &graph.nodes[index].op {
         Op::Conv(attrs) => attrs.activation,
         Op::MatMul { activation } | Op::Gemm { activation, .. } => *activation,
         _ => return None,
@@ -112,7 +131,7 @@ fn fusable_producer(graph: &Graph, value: &str, uses: usize) -> Option<usize> {
 }
 
 /// Sets `producer`'s activation and renames its output `value` to `output`.
-fn take_activation(producer: &mut Node, fused: Activation, value: &str, output: String) {
+fn take_activation(producer: &mut Node, fused: Activation, value: &str, output: &str) {
     match &mut producer.op {
         Op::Conv(attrs) => attrs.activation = fused,
         Op::MatMul { activation } | Op::Gemm { activation, .. } => *activation = fused,
@@ -120,7 +139,7 @@ fn take_activation(producer: &mut Node, fused: Activation, value: &str, output: 
     }
     for name in &mut producer.outputs {
         if name == value {
-            name.clone_from(&output);
+            *name = output.to_string();
         }
     }
 }

@@ -1,31 +1,60 @@
 //! Removing Identity and (inference-mode) Dropout nodes, which copy their input.
 
-use super::{is_graph_output, replace_uses};
+use super::{remove_flagged, ValueIndex};
 use crate::error::{Error, Result};
-use crate::graph::{Graph, Op};
+use crate::graph::{Graph, Node, Op};
+use std::collections::HashMap;
 
 /// Removes every Identity and Dropout node, rewiring its consumers to its input. When the node's
 /// output is a graph output, the producer of its input is renamed to produce that output instead;
 /// a node whose input is a graph input, an initializer or another graph output stays (a graph
 /// output must keep its name). A Dropout whose mask output is used stays too.
+///
+/// One pass in node order, linear in the graph's size: renames are collected in a map that each
+/// node's inputs are resolved through when it is reached, and once more at the end for nodes
+/// that read a value renamed after them.
 pub fn remove_identities(graph: &mut Graph) -> Result<usize> {
-    let mut removed = 0;
-    let mut index = 0;
-    while index < graph.nodes.len() {
-        if try_remove(graph, index)? {
-            removed += 1;
-        } else {
-            index += 1;
+    let mut index_of = ValueIndex::new(graph);
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    let mut removed = vec![false; graph.nodes.len()];
+    for (index, is_removed) in removed.iter_mut().enumerate() {
+        resolve_inputs(&mut graph.nodes[index], &mut renamed);
+        let Some((input, output)) = removable_copy(&graph.nodes[index], &index_of)? else {
+            continue;
+        };
+        if !index_of.is_graph_output(&output) {
+            *is_removed = true;
+            renamed.insert(output, input);
+            continue;
         }
+        if index_of.is_graph_output(&input) {
+            continue;
+        }
+        // A graph input or an initializer has no producer: the output's name can only come from
+        // this node.
+        let Some(producer) = index_of.producer(&input) else {
+            continue;
+        };
+        *is_removed = true;
+        for name in &mut graph.nodes[producer].outputs {
+            if *name == input {
+                name.clone_from(&output);
+            }
+        }
+        index_of.rename_output(&input, &output);
+        renamed.insert(input, output);
     }
-    Ok(removed)
+    for node in &mut graph.nodes {
+        resolve_inputs(node, &mut renamed);
+    }
+    remove_flagged(graph, &removed);
+    Ok(removed.iter().filter(|&&flag| flag).count())
 }
 
-/// Removes node `index` if it is a removable copy; true when it did.
-fn try_remove(graph: &mut Graph, index: usize) -> Result<bool> {
-    let node = &graph.nodes[index];
+/// The (input, output) of `node` when it is an Identity or a Dropout whose mask nothing reads.
+fn removable_copy(node: &Node, index_of: &ValueIndex) -> Result<Option<(String, String)>> {
     if !matches!(node.op, Op::Identity | Op::Dropout) {
-        return Ok(false);
+        return Ok(None);
     }
     let (Some(input), Some(output)) = (node.input(0), node.outputs.first()) else {
         return Err(Error::InvalidModel {
@@ -33,33 +62,27 @@ fn try_remove(graph: &mut Graph, index: usize) -> Result<bool> {
             detail: "needs one input and one output".into(),
         });
     };
-    let (input, output) = (input.to_string(), output.clone());
-    let mask_used = node.outputs[1..]
-        .iter()
-        .any(|mask| graph.use_count(mask) > 0);
-    if mask_used {
-        return Ok(false);
-    }
-    if !is_graph_output(graph, &output) {
-        graph.nodes.remove(index);
-        replace_uses(graph, &output, &input);
-        return Ok(true);
-    }
-    if is_graph_output(graph, &input) {
-        return Ok(false);
-    }
-    let Some((producer, _)) = graph.producer(&input) else {
-        // A graph input or an initializer: the output's name can only come from this node.
-        return Ok(false);
-    };
-    graph.nodes.remove(index);
-    for name in &mut graph.nodes[producer].outputs {
-        if *name == input {
-            name.clone_from(&output);
+    let mask_used = node.outputs[1..].iter().any(|mask| index_of.uses(mask) > 0);
+    Ok((!mask_used).then(|| (input.to_string(), output.clone())))
+}
+
+/// Points `node`'s inputs at their final names through `renamed` (chains are followed and
+/// shortened, so each rename is walked a bounded number of times).
+fn resolve_inputs(node: &mut Node, renamed: &mut HashMap<String, String>) {
+    for input in node.inputs.iter_mut().flatten() {
+        let mut chain = Vec::new();
+        let mut current = input.clone();
+        while let Some(next) = renamed.get(&current) {
+            chain.push(current);
+            current = next.clone();
         }
+        if chain.len() > 1 {
+            for link in chain {
+                renamed.insert(link, current.clone());
+            }
+        }
+        *input = current;
     }
-    replace_uses(graph, &input, &output);
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
 //! Tensor data stored outside the `.onnx` file (`data_location: EXTERNAL`): a file named by a
 //! relative `location`, read from `offset` for `length` bytes. The location must stay inside the
 //! model's directory (no absolute paths, no `..`, no symlink out), the range must lie inside the
-//! file, and all external tensors together may not read more bytes than their files hold.
+//! file, and all external tensors together may not read more bytes than their files hold. The
+//! file must be a regular one (a FIFO would block forever), and the range is checked against the
+//! tensor's dims (whose size [`crate::limits`] caps) and the file's length before a byte is read,
+//! so a sparse file of a terabyte costs nothing.
 
 use super::proto::StringStringEntryProto;
 use crate::error::{Error, Result};
+use crate::limits;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -57,8 +61,9 @@ impl<'a> ExternalData<'a> {
                 ),
             ));
         }
-        let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let file_len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        let what = format!("the external data of {tensor}");
+        // Checked before opening: opening a FIFO would block until a writer appears.
+        let file_len = limits::check_regular_file(&path, &what)?.len();
         let end = reference.offset.checked_add(byte_len);
         if end.is_none_or(|end| end > file_len) {
             return Err(invalid(
@@ -80,6 +85,7 @@ impl<'a> ExternalData<'a> {
                 format!("external tensors read {} bytes, more than their files hold ({budget}): they overlap", self.bytes_read),
             ));
         }
+        let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let mut bytes = vec![0u8; byte_len as usize];
         file.seek(SeekFrom::Start(reference.offset))
             .and_then(|_| file.read_exact(&mut bytes))
@@ -139,7 +145,10 @@ fn resolve(base_dir: &Path, location: &str, tensor: &str) -> Result<PathBuf> {
     let canonical_base = base_dir
         .canonicalize()
         .map_err(|e| Error::io(base_dir, e))?;
-    let canonical = joined.canonicalize().map_err(|e| Error::io(&joined, e))?;
+    let canonical = joined.canonicalize().map_err(|error| Error::Io {
+        path: joined.display().to_string(),
+        detail: format!("the external data of {tensor}: {error}"),
+    })?;
     if !canonical.starts_with(&canonical_base) {
         return Err(invalid(
             tensor,
@@ -226,6 +235,64 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("overlap"));
+    }
+
+    #[test]
+    fn missing_files_name_the_tensor() {
+        let dir = TempDir::new("external-missing");
+        let error = ExternalData::new(Some(&dir.0))
+            .read(&entries(&[("location", "gone.bin")]), 4, "initializer 'w'")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("gone.bin") && error.contains("initializer 'w'"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn sparse_files_are_checked_against_the_dims_not_read() {
+        let dir = TempDir::new("external-sparse");
+        // 8 GiB that take no disk: a read of them would take a minute and 8 GiB of memory.
+        let sparse = File::create(dir.0.join("big.bin")).unwrap();
+        sparse.set_len(8 << 30).unwrap();
+        let mut reader = ExternalData::new(Some(&dir.0));
+        let short = reader
+            .read(
+                &entries(&[("location", "big.bin"), ("length", "16")]),
+                8,
+                "t",
+            )
+            .unwrap_err();
+        assert!(short.to_string().contains("differs"), "{short}");
+        let tail = reader
+            .read(
+                &entries(&[("location", "big.bin"), ("offset", "8589934590")]),
+                8,
+                "t",
+            )
+            .unwrap_err();
+        assert!(tail.to_string().contains("past the end"), "{tail}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_an_error_not_a_hang() {
+        let dir = TempDir::new("external-fifo");
+        let fifo = dir.0.join("w.bin");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|status| status.success()) {
+            eprintln!("skipped: mkfifo is not available");
+            return;
+        }
+        let error = ExternalData::new(Some(&dir.0))
+            .read(&entries(&[("location", "w.bin")]), 4, "initializer 'w'")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("not a regular file") && error.contains("initializer 'w'"),
+            "{error}"
+        );
     }
 
     #[test]

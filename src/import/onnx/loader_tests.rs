@@ -50,7 +50,7 @@ fn small_cnn() -> ModelProto {
     model
 }
 
-fn graph_mut(model: &mut ModelProto) -> &mut GraphProto {
+pub(super) fn graph_mut(model: &mut ModelProto) -> &mut GraphProto {
     model.graph.as_mut().unwrap()
 }
 
@@ -138,7 +138,11 @@ fn hostile_initializer_dims_fail_without_allocating() {
         data_type: 1,
         ..Default::default()
     };
-    assert!(parse_error(&enormous).contains("more bytes than fit"));
+    let message = parse_error(&enormous);
+    assert!(
+        message.contains("initializer 'w'") && message.contains("KILN_MAX_TENSOR_BYTES"),
+        "{message}"
+    );
     let mut short_raw = small_cnn();
     graph_mut(&mut short_raw).initializer[1].raw_data = Some(vec![0; 15]);
     let message = parse_error(&short_raw);
@@ -251,7 +255,7 @@ fn wrong_attribute_types_and_values_are_invalid() {
 }
 
 /// The small CNN with its conv weight `w` stored in `w.bin` at `offset`.
-fn external_weight_model(location: &str, offset: &str) -> ModelProto {
+pub(super) fn external_weight_model(location: &str, offset: &str) -> ModelProto {
     let mut model = small_cnn();
     let weight = &mut graph_mut(&mut model).initializer[0];
     weight.raw_data = None;

@@ -8,7 +8,8 @@
 //! [`crate::Error::Unsupported`] naming the node, op or tensor; sizes read from the file are
 //! checked before anything is allocated by them (decoded tensors take at most 8 bytes per byte
 //! of the file: an INT64 element stored as a one-byte varint; external data at most the bytes of
-//! its files).
+//! its files; any one tensor at most [`crate::limits::max_tensor_bytes`]). The file itself must
+//! be a regular file of at most 2 GiB, protobuf's limit.
 //!
 //! [`to_onnx_bytes`] / [`save_onnx`] write a graph back out (opset 17 unless an op needs a later
 //! one), for other runtimes.
@@ -23,6 +24,8 @@ mod attributes;
 mod convert;
 mod export;
 mod external;
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod legacy_opset_tests;
 #[cfg(test)]
@@ -49,7 +52,7 @@ use std::path::Path;
 
 /// Reads the ONNX model at `path`; external tensor data is read relative to its directory.
 pub fn load_onnx(path: &Path) -> Result<Graph> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::limits::read_protobuf_file(path, "ONNX model")?;
     let base_dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

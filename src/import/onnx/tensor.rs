@@ -5,6 +5,7 @@
 use super::external::ExternalData;
 use super::proto::{data_type, DataLocation, TensorProto};
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::tensor::{DType, HostTensor, TensorData};
 use half::f16;
 
@@ -49,34 +50,22 @@ pub(crate) fn supported_dtype(code: i32, location: &str) -> Result<DType> {
     })
 }
 
-/// A tensor shape from ONNX dims: each dim non-negative, the element count and byte size within
-/// `usize`. Returns the shape and the element count.
+/// A tensor shape from ONNX dims: each dim non-negative, the byte size within
+/// [`limits::max_tensor_bytes`] (checked before anything is allocated or read, so a sparse
+/// external file or a forged dim cannot make kiln reserve what it does not hold). Returns the
+/// shape and the element count.
 pub(crate) fn checked_shape(
     dims: &[i64],
     dtype: DType,
     location: &str,
 ) -> Result<(Vec<usize>, usize)> {
-    let mut shape = Vec::with_capacity(dims.len());
-    let mut count: usize = 1;
-    for &dim in dims {
-        let extent = usize::try_from(dim).map_err(|_| {
-            invalid(
-                location,
-                format!("has a negative dimension {dim} in {dims:?}"),
-            )
-        })?;
-        count = count
-            .checked_mul(extent)
-            .filter(|count| count.checked_mul(dtype.size_bytes()).is_some())
-            .ok_or_else(|| {
-                invalid(
-                    location,
-                    format!("dims {dims:?} hold more bytes than fit in memory"),
-                )
-            })?;
-        shape.push(extent);
-    }
-    Ok((shape, count))
+    let shape = dims
+        .iter()
+        .map(|&dim| usize::try_from(dim))
+        .collect::<std::result::Result<Vec<usize>, _>>()
+        .map_err(|_| invalid(location, format!("has a negative dimension in {dims:?}")))?;
+    let bytes = limits::tensor_bytes(&shape, dtype, location)?;
+    Ok((shape, bytes / dtype.size_bytes()))
 }
 
 /// Decodes `proto` into a tensor; `location` names it in errors (`initializer 'w'`), and
@@ -312,11 +301,10 @@ mod tests {
             .to_string()
             .contains("negative"));
         let enormous = proto(&[1 << 40, 1 << 40], data_type::FLOAT);
-        assert!(decode(&enormous)
-            .unwrap_err()
-            .to_string()
-            .contains("more bytes"));
-        let no_data = proto(&[1 << 40], data_type::FLOAT);
+        let error = decode(&enormous).unwrap_err();
+        assert!(matches!(error, Error::OverLimit { .. }), "{error}");
+        // Under the cap but with no data: refused by the count check, nothing allocated.
+        let no_data = proto(&[1 << 20], data_type::FLOAT);
         assert!(decode(&no_data).unwrap_err().to_string().contains("need"));
     }
 

@@ -3,12 +3,12 @@
 //!
 //! Indices come two ways ([`GatherIndices`]). Constant indices (an initializer, i32 or i64) are
 //! checked and wrapped on the host: one outside `[-extent, extent)` is an error, as on the CPU.
-//! Indices computed at run time (an i32 device tensor) cannot report an error from a shader:
-//! negative ones are wrapped there, and an element whose index is still out of range is written
-//! as 0 (the kernel never reads outside `data`). This is the one place the GPU differs from the
-//! CPU reference, which fails on such an index.
+//! Indices computed at run time (an i32 device tensor) are wrapped and checked by the kernel: it
+//! writes an out-of-range element as 0 (never reading outside `data`) and records the first bad
+//! index in a status buffer that [`Gpu::check_after`] turns, at the next readback, into the
+//! error the CPU reference gives for it.
 
-use crate::device::{Binding, Gpu, ShaderProgram};
+use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::grid::{grid_for, ELEMENTWISE_WORKGROUP};
 use crate::ops::matmul::tiled::to_u32;
@@ -31,7 +31,7 @@ pub const PROGRAMS: &[&ShaderProgram] = &[&INDEXING_GATHER];
 pub enum GatherIndices<'a> {
     /// Known on the host (an initializer, i32 or i64): range-checked before launch.
     Constant(&'a HostTensor),
-    /// Computed on the GPU (i32): out-of-range elements are written as 0.
+    /// Computed on the GPU (i32): an out-of-range index is an error at the next readback.
     Device(&'a GpuTensor),
 }
 
@@ -53,6 +53,15 @@ pub fn gather_shape(data_shape: &[usize], indices_shape: &[usize], axis: usize) 
     [&data_shape[..axis], indices_shape, &data_shape[axis + 1..]].concat()
 }
 
+/// The error for `index` outside an axis of `extent`, at `location` (a node, or empty).
+fn out_of_range(index: i64, extent: usize, location: &str) -> Error {
+    let error = Error::InvalidArgument {
+        op: "Gather",
+        detail: format!("index {index} is out of range for an axis of extent {extent}"),
+    };
+    located(error, location)
+}
+
 /// `indices` (any integer dtype) wrapped into `[0, extent)`: negative ones count from the end;
 /// one still outside is an [`Error::InvalidArgument`].
 fn wrapped_indices(indices: &HostTensor, extent: usize) -> Result<Vec<usize>> {
@@ -65,10 +74,7 @@ fn wrapped_indices(indices: &HostTensor, extent: usize) -> Result<Vec<usize>> {
         usize::try_from(position)
             .ok()
             .filter(|&position| position < extent)
-            .ok_or_else(|| Error::InvalidArgument {
-                op: "Gather",
-                detail: format!("index {index} is out of range for an axis of extent {extent}"),
-            })
+            .ok_or_else(|| out_of_range(index, extent, ""))
     };
     indices
         .to_i64_vec("Gather")?
@@ -116,12 +122,15 @@ fn upload_constant_indices(gpu: &Gpu, indices: &HostTensor, extent: usize) -> Re
 
 /// ONNX Gather on the GPU: the output is `data.shape[..axis] ++ indices.shape ++
 /// data.shape[axis + 1..]`. Errors: [`Error::Unsupported`] for i64 data or device indices that
-/// are not i32; [`Error::InvalidArgument`] for a constant index out of range.
+/// are not i32; [`Error::InvalidArgument`] for an index out of range (constant indices at once,
+/// device indices at the next readback). `location` (a node, or empty) prefixes the index error,
+/// as the CPU backend's does.
 pub fn gather(
     gpu: &Gpu,
     data: &GpuTensor,
     indices: GatherIndices<'_>,
     axis: i64,
+    location: &str,
 ) -> Result<GpuTensor> {
     let element_bytes = data.dtype().size_bytes();
     if element_bytes > 4 {
@@ -136,14 +145,15 @@ pub fn gather(
     let axis = normalize_axis("Gather", axis, data.shape().len())?;
     let extent = data.shape()[axis];
     let uploaded;
-    let indices = match indices {
+    let (indices, checked_on_gpu) = match indices {
         GatherIndices::Constant(host) => {
-            uploaded = upload_constant_indices(gpu, host, extent)?;
-            &uploaded
+            uploaded = upload_constant_indices(gpu, host, extent)
+                .map_err(|error| located(error, location))?;
+            (&uploaded, false)
         }
         GatherIndices::Device(tensor) => {
             tensor.expect_dtype("Gather indices", DType::I32)?;
-            tensor
+            (tensor, true)
         }
     };
     let shape = gather_shape(data.shape(), indices.shape(), axis);
@@ -164,16 +174,83 @@ pub fn gather(
         word_count: to_u32("Gather output words", word_count)?,
         pad: [0; 3],
     };
-    let pipeline = gpu.pipeline(&INDEXING_GATHER, &[("ELEMENT_BYTES", element_bytes as f64)])?;
-    let bindings = [
-        (0, Binding::Uniform(bytemuck::bytes_of(&params))),
-        (1, Binding::Storage(data.buffer())),
-        (2, Binding::Storage(indices.buffer())),
-        (3, Binding::Storage(output.buffer())),
-    ];
-    let grid = grid_for(gpu, word_count, ELEMENTWISE_WORKGROUP)?;
-    gpu.dispatch(&pipeline, &bindings, grid)?;
+    let launch = Launch {
+        gpu,
+        params: &params,
+        data,
+        indices,
+        output: &output,
+        element_bytes,
+    };
+    if checked_on_gpu {
+        launch.checked(extent, location)?;
+    } else {
+        launch.run(None, 0, word_count)?;
+    }
     Ok(output)
+}
+
+/// `error` with `location` (a node, or empty) in front of its detail.
+fn located(error: Error, location: &str) -> Error {
+    match error {
+        Error::InvalidArgument { op, detail } if !location.is_empty() => Error::InvalidArgument {
+            op,
+            detail: format!("{location}: {detail}"),
+        },
+        other => other,
+    }
+}
+
+/// One Gather's bindings, launched plain or with the on-GPU index check.
+struct Launch<'a> {
+    gpu: &'a Gpu,
+    params: &'a GatherParams,
+    data: &'a GpuTensor,
+    indices: &'a GpuTensor,
+    output: &'a GpuTensor,
+    element_bytes: usize,
+}
+
+/// The status words the kernel starts from: no bad index position, no value.
+const NO_BAD_INDEX: [u32; 2] = [u32::MAX, 0];
+
+impl Launch<'_> {
+    /// Records the gather with the index check, its value-recording pass, and the deferred
+    /// check that turns a bad index into [`Error::InvalidArgument`] at the next readback.
+    fn checked(&self, extent: usize, location: &str) -> Result<()> {
+        let status = self.gpu.upload_bytes(bytemuck::cast_slice(&NO_BAD_INDEX))?;
+        self.run(Some(&status), 1, self.params.word_count as usize)?;
+        self.run(Some(&status), 2, 1)?;
+        let location = location.to_string();
+        self.gpu.check_after(
+            &status,
+            Box::new(move |words| {
+                (words[0] != NO_BAD_INDEX[0])
+                    .then(|| out_of_range(i64::from(words[1] as i32), extent, &location))
+            }),
+        );
+        Ok(())
+    }
+
+    /// One launch over `threads` output words: `pass` 0 plain, 1 checking indices into
+    /// `status`, 2 recording the first bad index's value.
+    fn run(&self, status: Option<&GpuBuffer>, pass: u32, threads: usize) -> Result<()> {
+        let constants = [
+            ("ELEMENT_BYTES", self.element_bytes as f64),
+            ("CHECK_INDICES", f64::from(u32::from(pass == 1))),
+            ("RECORD_BAD_INDEX", f64::from(u32::from(pass == 2))),
+        ];
+        let pipeline = self.gpu.pipeline(&INDEXING_GATHER, &constants)?;
+        let bindings = [
+            (0, Binding::Uniform(bytemuck::bytes_of(self.params))),
+            (1, Binding::Storage(self.data.buffer())),
+            (2, Binding::Storage(self.indices.buffer())),
+            (3, Binding::Storage(self.output.buffer())),
+            (4, status.map_or(Binding::Unused, Binding::Storage)),
+        ];
+        let grid = grid_for(self.gpu, threads, ELEMENTWISE_WORKGROUP)?;
+        self.gpu.dispatch(&pipeline, &bindings, grid)
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,43 @@ fn slice_plan(shape: &[usize], axes: &[SliceAxis]) -> GatherPlan {
     }
 }
 
+/// `input` broadcast to `shape` (numpy rules; `shape` is already the broadcast result, its rank
+/// at least the input's): one gather that reads each growing axis of extent 1 at position 0
+/// (step 0), so its cost is the output's size, never one dispatch per copy.
+pub fn broadcast(gpu: &Gpu, input: &GpuTensor, shape: &[usize]) -> Result<GpuTensor> {
+    check_rank("broadcast", shape.len())?;
+    let mismatch = || crate::Error::ShapeMismatch {
+        op: "broadcast",
+        detail: format!("{:?} does not broadcast to {shape:?}", input.shape()),
+    };
+    let lead = shape
+        .len()
+        .checked_sub(input.shape().len())
+        .ok_or_else(mismatch)?;
+    let mut aligned = vec![1; lead];
+    aligned.extend_from_slice(input.shape());
+    let axes = shape
+        .iter()
+        .zip(aligned.iter().zip(strides(&aligned)))
+        .map(|(&extent, (&source_extent, stride))| match source_extent {
+            _ if source_extent == extent => Ok(AxisMap::identity(extent, stride)),
+            1 => Ok(AxisMap {
+                extent,
+                source_extent,
+                source_stride: stride,
+                step: 0,
+                offset: 0,
+            }),
+            _ => Err(mismatch()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let plan = GatherPlan {
+        axes,
+        out_of_range: OutOfRange::Never,
+    };
+    gather::gather(gpu, input, &plan)
+}
+
 /// Split along `axis` into pieces of `sizes` (which must add up to the axis's extent).
 pub fn split(gpu: &Gpu, input: &GpuTensor, axis: i64, sizes: &[usize]) -> Result<Vec<GpuTensor>> {
     check_rank("split", input.shape().len())?;

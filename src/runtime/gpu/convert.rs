@@ -1,6 +1,7 @@
 //! Cast, Not, the comparisons and Gather on the GPU backend ([`crate::ops::convert`],
 //! [`crate::ops::indexing`]). Gather's indices are read from the node's constant when it is an
-//! initializer (i32 or i64, range-checked before launch), else from an i32 device tensor.
+//! initializer (i32 or i64, range-checked before launch), else from an i32 device tensor
+//! (range-checked by the kernel, an error at the next readback).
 
 use crate::error::Result;
 use crate::ops::convert::{self, CompareOp, GPU_CAST_DTYPES, GPU_COMPARE_DTYPES};
@@ -34,5 +35,5 @@ pub(super) fn gather(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
         Some(host) => GatherIndices::Constant(host),
         None => GatherIndices::Device(args.tensor_of(1, &[DType::I32])?),
     };
-    indexing::gather(args.gpu, data, indices, axis)
+    indexing::gather(args.gpu, data, indices, axis, &args.node.location())
 }

@@ -4,7 +4,7 @@
 //! buffer instead when this node is its last reader ([`relabel_shape`]).
 
 use crate::device::Gpu;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::{Node, Op};
 use crate::ops::layout::{
     self, flatten_shape, reshape_shape, squeeze_shape, unsqueeze_shape, PadMode,
@@ -75,28 +75,33 @@ pub(super) fn view<'a>(gpu: &Gpu, tensor: &'a GpuTensor, shape: &[usize]) -> Res
     Ok(Operand::Owned(copy(gpu, tensor)?.reshape(shape)?))
 }
 
-/// `tensor` broadcast to `shape` (numpy rules, `shape` already the broadcast result): each axis of
-/// extent 1 that grows is repeated by a Concat of that many copies.
+/// `tensor` broadcast to `shape` (numpy rules, `shape` already the broadcast result) by one
+/// gather. The output's size is checked against the device's binding limit before anything is
+/// built, so a hostile target shape (`[1, 2^40, 4, 4]`) is an [`Error::TensorTooLarge`].
 pub(super) fn broadcast_to<'a>(
     gpu: &Gpu,
     tensor: &'a GpuTensor,
     shape: &[usize],
 ) -> Result<Operand<'a>> {
-    let mut current = view(gpu, tensor, &aligned_shape(tensor.shape(), shape.len()))?;
-    for (axis, &extent) in shape.iter().enumerate() {
-        if current.get().shape()[axis] != extent {
-            let copies = vec![current.get(); extent];
-            current = Operand::Owned(layout::concat(gpu, &copies, axis as i64)?);
-        }
+    if tensor.shape() == shape {
+        return Ok(Operand::Borrowed(tensor));
     }
-    Ok(current)
-}
-
-/// `shape` with leading 1s up to `rank`.
-fn aligned_shape(shape: &[usize], rank: usize) -> Vec<usize> {
-    let mut aligned = vec![1; rank.saturating_sub(shape.len())];
-    aligned.extend_from_slice(shape);
-    aligned
+    let limit = gpu.max_binding_bytes();
+    let bytes = shape
+        .iter()
+        .try_fold(tensor.dtype().size_bytes() as u64, |acc, &extent| {
+            acc.checked_mul(extent as u64)
+        })
+        .unwrap_or(u64::MAX);
+    if bytes > limit {
+        return Err(Error::TensorTooLarge {
+            location: "a broadcast".into(),
+            tensor: format!("the output {shape:?}"),
+            bytes,
+            limit,
+        });
+    }
+    Ok(Operand::Owned(layout::broadcast(gpu, tensor, shape)?))
 }
 
 /// Transpose by `perm` (`None`: reversed axes).

@@ -84,8 +84,10 @@ fn check_binding_sizes(gpu: &Gpu, node: &Node, inputs: &[Option<&GpuTensor>]) ->
     Ok(())
 }
 
-/// A [`Error::TensorTooLarge`] from a kernel, located at `node`: the tensor is one of its outputs
-/// or an intermediate its kernel makes.
+/// A device-limit error from a kernel, located at `node`: a [`Error::TensorTooLarge`] names the
+/// node and its outputs (the tensor is one of them or an intermediate its kernel makes); a
+/// [`Error::LimitExceeded`] (a buffer or dispatch beyond the device) becomes an
+/// [`Error::Unsupported`] at the node, as the CPU backend reports it.
 fn locate_too_large(error: Error, node: &Node) -> Error {
     match error {
         Error::TensorTooLarge {
@@ -96,11 +98,15 @@ fn locate_too_large(error: Error, node: &Node) -> Error {
         } => Error::TensorTooLarge {
             location: node.location(),
             tensor: format!(
-                "{tensor} in {location} (the node's outputs: {:?})",
-                node.outputs
+                "{tensor} in {location} (the node's outputs: {})",
+                node.outputs.join(", ")
             ),
             bytes,
             limit,
+        },
+        Error::LimitExceeded { .. } => Error::Unsupported {
+            location: node.location(),
+            detail: error.to_string(),
         },
         other => other,
     }
@@ -185,14 +191,14 @@ pub fn upload_as(gpu: &Gpu, host: &HostTensor, dtype: DType) -> Result<GpuTensor
                 .map(|&v| i32::try_from(v))
                 .collect::<std::result::Result<Vec<i32>, _>>()
                 .map_err(|_| Error::InvalidArgument {
-                    op: "runtime::gpu::upload_as",
+                    op: "upload to the GPU",
                     detail: "an i64 value does not fit in i32".into(),
                 })?;
             GpuTensor::upload(gpu, shape, &narrowed)
         }
         (data, dtype) if data.dtype() == dtype => upload(gpu, host),
         (data, dtype) => Err(Error::DTypeMismatch {
-            op: "runtime::gpu::upload_as",
+            op: "upload to the GPU",
             expected: dtype,
             got: data.dtype(),
         }),

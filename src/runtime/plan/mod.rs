@@ -32,6 +32,8 @@
 mod backends;
 mod execute;
 mod observe;
+#[cfg(test)]
+mod scaling_tests;
 mod schedule;
 
 pub use observe::{observe_only, CollectToHost, ObserveOnly, Observed, Observer, Selection};

@@ -119,6 +119,62 @@ fn a_kernel_parameter_computed_at_run_time_is_unsupported_on_the_gpu() {
     assert!(Plan::new(&b.graph, &shapes, Backend::Cpu).is_ok());
 }
 
+#[test]
+fn a_huge_expand_is_an_error_at_its_node_before_anything_is_built() {
+    let Some(gpu) = gpu() else { return };
+    let mut b = Builder::new(7);
+    b.input("x", DType::F32, &[1, 1, 4, 4])
+        .ints("target", &[1, 1 << 40, 4, 4])
+        .node("grow", Op::Expand, &["x", "target"], &["y"])
+        .output("y");
+    let shapes = [("x".to_string(), vec![1, 1, 4, 4])];
+    let started = std::time::Instant::now();
+    let error = Plan::new(&b.graph, &shapes, Backend::Gpu(gpu))
+        .and_then(|mut plan| plan.run(&[("x".to_string(), random_input(1, &[1, 1, 4, 4]))]))
+        .expect_err("a 2^44-element Expand cannot run");
+    let message = error.to_string();
+    assert!(message.contains("'grow'"), "{message}");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_run_time_gather_index_out_of_range_fails_as_on_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let mut b = Builder::new(8);
+    b.input("x", DType::F32, &[2, 3])
+        .input("rows", DType::I32, &[4])
+        .node("pick", Op::Gather { axis: 0 }, &["x", "rows"], &["y"])
+        .output("y");
+    let shapes = [("x".to_string(), vec![2, 3]), ("rows".to_string(), vec![4])];
+    let run = |backend: Backend<'_>, rows: Vec<i32>| {
+        let inputs = [
+            ("x".to_string(), random_input(2, &[2, 3])),
+            (
+                "rows".to_string(),
+                HostTensor::new(&[4], TensorData::I32(rows)).unwrap(),
+            ),
+        ];
+        Plan::new(&b.graph, &shapes, backend).and_then(|mut plan| plan.run(&inputs))
+    };
+    let good = vec![1, -1, 0, -2];
+    assert_eq!(
+        run(Backend::Gpu(gpu), good.clone()).unwrap(),
+        run(Backend::Cpu, good).unwrap()
+    );
+    let bad = vec![0, 1, 5, -7];
+    let want = run(Backend::Cpu, bad.clone()).unwrap_err().to_string();
+    let got = run(Backend::Gpu(gpu), bad).unwrap_err().to_string();
+    assert!(
+        want.contains("'pick'") && want.contains("index 5"),
+        "{want}"
+    );
+    assert_eq!(got, want);
+}
+
 fn i8_input(values: &[i8]) -> HostTensor {
     HostTensor::new(&[values.len()], TensorData::I8(values.to_vec())).unwrap()
 }

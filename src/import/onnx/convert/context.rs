@@ -151,8 +151,9 @@ impl<'p, 's, 'e> NodeContext<'p, 's, 'e> {
         let count = self.inputs.len();
         if count > max || (0..required).any(|index| !self.has_input(index)) {
             return Err(self.invalid(format!(
-                "takes {required} to {max} inputs at opset {}, has {:?}",
-                self.opset, self.inputs
+                "takes {required} to {max} inputs at opset {}, has {}",
+                self.opset,
+                listed(self.inputs.iter().map(Option::as_deref))
             )));
         }
         Ok(())
@@ -170,8 +171,8 @@ impl<'p, 's, 'e> NodeContext<'p, 's, 'e> {
         let count = self.outputs.len();
         if count > max || count < keep || self.outputs[..keep].iter().any(String::is_empty) {
             return Err(self.invalid(format!(
-                "takes {keep} to {max} outputs (the first {keep} named), has {:?}",
-                self.outputs
+                "takes {keep} to {max} outputs (the first {keep} named), has {}",
+                listed(self.outputs.iter().map(|name| Some(name.as_str())))
             )));
         }
         if let Some(used) = self.outputs[keep..]
@@ -233,5 +234,32 @@ impl<'p, 's, 'e> NodeContext<'p, 's, 'e> {
         while self.inputs.last().is_some_and(Option::is_none) {
             self.inputs.pop();
         }
+    }
+}
+
+/// Value names for a message, as the file lists them: `'x', (omitted), 'w'`, or `none`.
+fn listed<'a>(names: impl Iterator<Item = Option<&'a str>>) -> String {
+    let names: Vec<String> = names
+        .map(|name| match name {
+            Some(name) if !name.is_empty() => format!("'{name}'"),
+            _ => "(omitted)".to_string(),
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed;
+
+    #[test]
+    fn names_are_listed_without_rust_debug_text() {
+        let names = [Some("x"), None, Some(""), Some("w")];
+        assert_eq!(listed(names.into_iter()), "'x', (omitted), (omitted), 'w'");
+        assert_eq!(listed(std::iter::empty()), "none");
     }
 }
