@@ -14,7 +14,7 @@ use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::{DType, HostTensor};
 use std::collections::BTreeSet;
 
@@ -98,7 +98,7 @@ pub(super) fn sample_ops() -> Vec<Op> {
         .map(|&op| Op::Unary(op))
         .collect();
     ops.extend(
-        Activation::ALL
+        PointwiseActivation::ALL
             .iter()
             .map(|&a| Op::Unary(UnaryOp::Activation(a))),
     );

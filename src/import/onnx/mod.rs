@@ -29,6 +29,8 @@ mod legacy_opset_tests;
 mod loader_tests;
 mod names;
 #[cfg(test)]
+mod one_form_tests;
+#[cfg(test)]
 mod opset_tests;
 pub mod proto;
 mod reader;

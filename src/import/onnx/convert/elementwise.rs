@@ -8,7 +8,7 @@ use crate::graph::{CompareOp, Op};
 use crate::import::onnx::proto::data_type;
 use crate::import::onnx::tensor::dtype_from_code;
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
-use crate::ops::Activation;
+use crate::ops::PointwiseActivation;
 use crate::tensor::HostTensor;
 
 /// Sqrt, Exp, Log, Neg, Abs and the activations.
@@ -22,15 +22,15 @@ pub(super) fn unary(ctx: &mut NodeContext) -> Result<Op> {
         "Log" => UnaryOp::Log,
         "Neg" => UnaryOp::Neg,
         "Abs" => UnaryOp::Abs,
-        "Relu" => activation(Activation::Relu),
-        "Sigmoid" => activation(Activation::Sigmoid),
-        "Tanh" => activation(Activation::Tanh),
-        "HardSwish" => activation(Activation::HardSwish),
-        "Softplus" => activation(Activation::Softplus),
-        "LeakyRelu" => activation(Activation::LeakyRelu {
+        "Relu" => activation(PointwiseActivation::Relu),
+        "Sigmoid" => activation(PointwiseActivation::Sigmoid),
+        "Tanh" => activation(PointwiseActivation::Tanh),
+        "HardSwish" => activation(PointwiseActivation::HardSwish),
+        "Softplus" => activation(PointwiseActivation::Softplus),
+        "LeakyRelu" => activation(PointwiseActivation::LeakyRelu {
             alpha: attrs.float_or("alpha", 0.01)?,
         }),
-        "HardSigmoid" => activation(Activation::HardSigmoid {
+        "HardSigmoid" => activation(PointwiseActivation::HardSigmoid {
             alpha: attrs.float_or("alpha", 0.2)?,
             beta: attrs.float_or("beta", 0.5)?,
         }),
@@ -42,7 +42,7 @@ pub(super) fn unary(ctx: &mut NodeContext) -> Result<Op> {
                     format!("is '{approximate}'; kiln computes the exact (erf) GELU only"),
                 ));
             }
-            activation(Activation::Gelu)
+            activation(PointwiseActivation::Gelu)
         }
     };
     Ok(Op::Unary(unary))
