@@ -17,7 +17,7 @@ use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::HostTensor;
 
 /// Sqrt, Exp, Log, Neg, Abs and the activations. Integers take Neg, Abs and Relu.
-pub(super) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     let output = if is_float(x.dtype()) {
@@ -42,7 +42,7 @@ pub(super) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Add, Sub, Mul, Div, Pow, Min, Max of two broadcast inputs.
-pub(super) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     Ok(vec![apply_binary(
         op,
@@ -52,7 +52,7 @@ pub(super) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Sum (`Add`), Min and Max folded left over any number of broadcast inputs.
-pub(super) fn variadic(op: VariadicOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn variadic(op: VariadicOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, usize::MAX)?;
     let mut folded = required(inputs, 0)?.clone();
     for index in 1..inputs.len() {
@@ -125,7 +125,7 @@ fn integer_pow(base: i64, exponent: i64) -> Result<i64> {
 
 /// Clip `(x, min?, max?)`: `min(max(x, min), max)`; absent bounds do not clip (floats through
 /// [`Activation::Clip`], so NaN stays NaN and `min > max` gives `max`).
-pub(super) fn clip(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn clip(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 3)?;
     let x = required(inputs, 0)?;
     let bound = |index: usize| -> Result<Option<&HostTensor>> {

@@ -34,6 +34,8 @@ mod one_form_tests;
 mod opset_tests;
 pub mod proto;
 mod reader;
+#[cfg(test)]
+mod registry_tests;
 mod tensor;
 #[cfg(test)]
 mod testing;

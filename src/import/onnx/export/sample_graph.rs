@@ -89,7 +89,7 @@ fn constants() -> Vec<(&'static str, HostTensor)> {
 /// The sample graph: one node per op (two for some), every attribute away from its default
 /// somewhere, and an input with fixed, named and unknown dims.
 #[rustfmt::skip]
-pub(super) fn many_ops() -> Graph {
+pub(crate) fn many_ops() -> Graph {
     let act = |activation| Op::Unary(UnaryOp::Activation(activation));
     let nearest_floor = ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Floor), coordinates: CoordinateMode::Asymmetric, axes: vec![] };
     let deconv = ConvTransposeAttrs { conv: conv_attrs(Activation::Identity), output_padding: vec![1, 1], output_shape: vec![] };
