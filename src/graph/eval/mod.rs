@@ -45,10 +45,12 @@ pub(crate) mod resize;
 #[cfg(test)]
 pub(crate) mod robustness;
 #[cfg(test)]
-mod robustness_seeds;
+pub(crate) mod robustness_seeds;
 
 #[cfg(test)]
 pub(crate) use robustness::sample_ops;
+#[cfg(test)]
+pub(crate) use robustness_seeds::seed_inputs;
 
 use crate::error::{Error, Result};
 use crate::graph::Node;

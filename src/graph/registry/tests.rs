@@ -1,9 +1,12 @@
-//! The registry's own checks: every family's ONNX list is unique and names its ops, and the one
-//! backward rule agrees with finite differences.
+//! The registry's own checks: every family's ONNX list is unique and names its ops, every
+//! family's shape rule gives the types its CPU rule computes, and the one backward rule agrees
+//! with finite differences.
 
 use super::*;
 use crate::check::SeededRng;
-use crate::graph::eval::{eval_node, sample_ops};
+use crate::graph::eval::{eval_node, sample_ops, seed_inputs};
+use crate::graph::infer::infer_types;
+use crate::graph::Graph;
 use crate::ops::elementwise::{BinaryOp, UnaryOp};
 use crate::ops::PointwiseActivation;
 use std::collections::HashSet;
@@ -186,4 +189,71 @@ fn backward_without_an_output_gradient_or_rule_says_so() {
         output_grads: &[Some(&wrong_shape)],
     };
     assert!(matches!(backward(&args), Err(Error::InvalidModel { .. })));
+}
+
+/// The sample ops with their seed inputs, and pools with the lists the importer fills (the
+/// samples leave them empty, which the CPU rule accepts and the shape rule does not).
+fn typed_cases() -> Vec<(Op, Vec<HostTensor>)> {
+    let mut cases: Vec<_> = sample_ops()
+        .into_iter()
+        .map(|op| {
+            let seeds = seed_inputs(&op);
+            (op, seeds)
+        })
+        .collect();
+    let pool = crate::graph::PoolAttrs {
+        kernel_shape: vec![2, 2],
+        strides: vec![1, 2],
+        pads: vec![0, 1, 1, 0],
+        dilations: vec![1, 1],
+        ceil_mode: false,
+        count_include_pad: false,
+        auto_pad: crate::graph::AutoPad::NotSet,
+    };
+    let image = HostTensor::from_f32(&[1, 2, 4, 5], (0..40).map(|v| v as f32).collect()).unwrap();
+    for op in [
+        Op::MaxPool(pool.clone()),
+        Op::AveragePool(pool),
+        Op::GlobalMaxPool,
+    ] {
+        cases.push((op, vec![image.clone()]));
+    }
+    cases
+}
+
+#[test]
+fn every_families_shape_rule_agrees_with_its_cpu_rule() {
+    let mut agreed = HashSet::new();
+    for (op, seeds) in typed_cases() {
+        let outputs = if matches!(op, Op::Split { .. }) { 2 } else { 1 };
+        let node = Node {
+            name: "n".into(),
+            op: op.clone(),
+            inputs: (0..seeds.len()).map(|i| Some(format!("x{i}"))).collect(),
+            outputs: (0..outputs).map(|i| format!("y{i}")).collect(),
+        };
+        let Ok(values) = eval_node(&node, &seeds.iter().map(Some).collect::<Vec<_>>()) else {
+            continue;
+        };
+        let graph = Graph {
+            initializers: (0..seeds.len())
+                .map(|i| format!("x{i}"))
+                .zip(seeds)
+                .collect(),
+            nodes: vec![node.clone()],
+            ..Graph::default()
+        };
+        let types = match infer_types(&graph, &[]) {
+            Ok(types) => types,
+            // Known: the pools' CPU rule accepts empty attribute lists and rank-2 global pools,
+            // which the shape rule rejects; every other family agrees on every sample.
+            Err(_) if op.family() == Family::Pool => continue,
+            Err(error) => panic!("{op:?}: {error}"),
+        };
+        for (name, value) in node.outputs.iter().zip(&values) {
+            assert_eq!(types[name], ValueType::of(value), "{op:?} output {name}");
+        }
+        agreed.insert(op.family());
+    }
+    assert_eq!(agreed.len(), Family::ALL.len());
 }
