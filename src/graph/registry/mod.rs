@@ -21,20 +21,25 @@
 //!    in the family's shape and CPU rules (and backward rule, when the family has one);
 //! 4. `src/graph/eval/<file>.rs`: reading its inputs into the reference, unless the family's CPU
 //!    rule does that inline;
-//! 5. `src/ops/<family>/`: its reference and GPU launcher, the WGSL in `shaders/<family>*.wgsl`;
-//! 6. `src/import/onnx/convert/mod.rs`: its converter's arm in `converter` (a test asks);
-//! 7. `src/import/onnx/convert/<file>.rs`: the converter (attributes, defaults, old opsets);
-//! 8. `src/import/onnx/export/nodes.rs`: its attributes (the compiler asks);
-//! 9. `src/runtime/gpu/dispatch.rs`: its launcher, or the `NO_GPU_KERNEL` arm (the compiler
+//! 5. `src/ops/<family>/`: its reference and GPU launcher (a new file there is declared in the
+//!    family's `mod.rs`), the WGSL in `shaders/<family>*.wgsl`;
+//! 6. `src/import/onnx/convert/<file>.rs`: the converter (attributes, defaults, old opsets) and
+//!    its arm in the family's op-type map there (a test asks);
+//! 7. `src/import/onnx/export/nodes.rs`: its attributes (the compiler asks);
+//! 8. `src/runtime/gpu/dispatch.rs`: its launcher, or the `NO_GPU_KERNEL` arm (the compiler
 //!    asks);
-//! 10. `src/graph/eval/robustness.rs` and `robustness_seeds.rs`: its test sample (the compiler
-//!     asks).
+//! 9. `src/graph/eval/robustness.rs` and `robustness_seeds.rs`: its test samples (the compiler
+//!    asks).
 //!
-//! A new family adds `src/graph/registry/<family>.rs` and its [`Family`] variant and
-//! [`Family::spec`] arm here; the compiler then asks for its arm in the importer's `converter`.
-//! What no longer needs writing twice: the op type's opset and outputs (once, here, instead of in
-//! the importer's table and the supported-ops list), and the per-op arms of shape inference and
-//! the CPU evaluator, which are the family's.
+//! For LRN that is 10 source files outside its tests (op.rs, registry/mod.rs,
+//! registry/normalization.rs, eval/normalize.rs, ops/normalization/lrn.rs and mod.rs,
+//! convert/reduce.rs, export/nodes.rs, gpu/dispatch.rs, and the shader), against 11 when LRN
+//! was added (then infer/rules.rs, runtime/cpu/mod.rs and runtime/cpu/normalize.rs held its shape
+//! and CPU arms, and both convert/mod.rs and convert/reduce.rs its import). A new family adds `src/graph/registry/<family>.rs`
+//! and its [`Family`] variant and [`Family::spec`] arm here; the compiler then asks for its arm in
+//! the importer's `converter` (`src/import/onnx/convert/mod.rs`). What is no longer written twice:
+//! an op type's opset and outputs (here only, not in an importer table and a supported-ops list),
+//! and the per-op arms of shape inference and the CPU evaluator, which are the family's.
 
 mod backward;
 mod conv;

@@ -2,7 +2,7 @@
 //! Not, Where, Cast and Clip (whose opset < 11 `min`/`max` attributes become inputs); binary ops
 //! and comparisons of opset 6 broadcast as [`super::legacy`] aligns them.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::{CompareOp, Op};
 use crate::import::onnx::proto::data_type;
@@ -139,4 +139,27 @@ pub(super) fn clip(ctx: &mut NodeContext) -> Result<Op> {
         }
     }
     Ok(Op::Clip)
+}
+
+/// The element-wise family's converter of `op_type` (the family's list is the registry's).
+pub(super) fn elementwise_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" => binary,
+        "Min" | "Max" | "Sum" => variadic,
+        "Clip" => clip,
+        "Abs" | "Exp" | "Log" | "Neg" | "Sqrt" | "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" => unary,
+        "HardSigmoid" | "HardSwish" | "Gelu" | "Softplus" => unary,
+        _ => return None,
+    })
+}
+
+/// The logic and conversion family's converter of `op_type`.
+pub(super) fn convert_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" => compare,
+        "Not" => not,
+        "Where" => select,
+        "Cast" => cast,
+        _ => return None,
+    })
 }

@@ -33,87 +33,23 @@ pub static SUPPORTED_OPS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 
 type Converter = fn(&mut NodeContext) -> Result<Op>;
 
-/// The converter of `op_type`, which the registry places in `family`; `None` when the family
-/// lists an op type this layer does not convert (a registry test keeps that from happening).
+/// The converter of `op_type`, which the registry places in `family`: each family's import file
+/// maps its op types to converters, so adding an op to a family touches that file only; `None`
+/// when the family lists an op type its file does not convert (a test keeps that from happening).
 fn converter(family: Family, op_type: &str) -> Option<Converter> {
-    Some(match (family, op_type) {
-        (Family::Elementwise, "Add" | "Sub" | "Mul" | "Div" | "Pow") => elementwise::binary,
-        (Family::Elementwise, "Min" | "Max" | "Sum") => elementwise::variadic,
-        (Family::Elementwise, "Clip") => elementwise::clip,
-        (Family::Elementwise, "Abs" | "Exp" | "Log" | "Neg" | "Sqrt") => elementwise::unary,
-        (Family::Elementwise, "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "HardSigmoid") => {
-            elementwise::unary
-        }
-        (Family::Elementwise, "HardSwish" | "Gelu" | "Softplus") => elementwise::unary,
-        (Family::Convert, "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual") => {
-            elementwise::compare
-        }
-        (Family::Convert, "Not") => elementwise::not,
-        (Family::Convert, "Where") => elementwise::select,
-        (Family::Convert, "Cast") => elementwise::cast,
-        (Family::Matmul, "MatMul") => linear::matmul,
-        (Family::Matmul, "Gemm") => linear::gemm,
-        (Family::Matmul, "MatMulInteger") => linear::matmul_integer,
-        (Family::Conv, "Conv") => conv::conv,
-        (Family::Conv, "ConvTranspose") => conv::conv_transpose,
-        (Family::Quantize, "QLinearConv") => conv::qlinear_conv,
-        (Family::Quantize, "QuantizeLinear") => linear::quantize,
-        (Family::Quantize, "DequantizeLinear") => linear::dequantize,
-        (Family::Pool, "MaxPool" | "AveragePool") => conv::pool,
-        (Family::Pool, "GlobalAveragePool" | "GlobalMaxPool") => conv::global_pool,
-        (Family::Normalization, "BatchNormalization") => reduce::batch_norm,
-        (Family::Normalization, "LayerNormalization") => reduce::layer_norm,
-        (Family::Normalization, "LRN") => reduce::lrn,
-        (Family::Normalization, "Softmax" | "LogSoftmax") => reduce::softmax,
-        (Family::Reduce, "ReduceSum" | "ReduceMean" | "ReduceMax") => reduce::reduce,
-        (Family::Reduce, "ArgMax") => reduce::arg_max,
-        (Family::Resize, "Resize") => resize::resize,
-        (Family::Resize, "Upsample") => resize::upsample,
-        (Family::Layout, op_type) => layout_converter(op_type)?,
-        (Family::Indexing, op_type) => indexing_converter(op_type)?,
-        (
-            Family::Elementwise
-            | Family::Convert
-            | Family::Matmul
-            | Family::Conv
-            | Family::Quantize
-            | Family::Pool
-            | Family::Normalization
-            | Family::Reduce
-            | Family::Resize,
-            _,
-        ) => return None,
-    })
-}
-
-/// The layout family's converters.
-fn layout_converter(op_type: &str) -> Option<Converter> {
-    Some(match op_type {
-        "Concat" => layout::concat,
-        "Split" => layout::split,
-        "Slice" => layout::slice,
-        "Transpose" => layout::transpose,
-        "Pad" => layout::pad,
-        "Reshape" => layout::reshape,
-        "Flatten" => layout::flatten,
-        "Squeeze" => layout::squeeze,
-        "Unsqueeze" => layout::unsqueeze,
-        "Expand" => layout::expand,
-        _ => return None,
-    })
-}
-
-/// The indexing family's converters.
-fn indexing_converter(op_type: &str) -> Option<Converter> {
-    Some(match op_type {
-        "Gather" => layout::gather,
-        "Shape" => layout::shape,
-        "ConstantOfShape" => layout::constant_of_shape,
-        "Range" => layout::range,
-        "Identity" => layout::identity,
-        "Dropout" => layout::dropout,
-        _ => return None,
-    })
+    match family {
+        Family::Elementwise => elementwise::elementwise_family(op_type),
+        Family::Convert => elementwise::convert_family(op_type),
+        Family::Matmul => linear::matmul_family(op_type),
+        Family::Conv => conv::conv_family(op_type),
+        Family::Quantize => linear::quantize_family(op_type),
+        Family::Pool => conv::pool_family(op_type),
+        Family::Normalization => reduce::normalization_family(op_type),
+        Family::Reduce => reduce::reduce_family(op_type),
+        Family::Resize => resize::resize_family(op_type),
+        Family::Layout => layout::layout_family(op_type),
+        Family::Indexing => layout::indexing_family(op_type),
+    }
 }
 
 /// Converts one node of the default domain (`Constant` is handled by the caller).
