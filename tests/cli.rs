@@ -196,7 +196,7 @@ fn huge_input_graph() -> Graph {
         nodes: vec![Node {
             name: "relu".into(),
             op: Op::Unary(kiln::ops::elementwise::UnaryOp::Activation(
-                Activation::Relu,
+                kiln::ops::PointwiseActivation::Relu,
             )),
             inputs: vec![Some("x".into())],
             outputs: vec!["y".into()],

@@ -14,6 +14,7 @@ mod op;
 mod packed;
 pub mod packing;
 pub mod passes;
+pub mod registry;
 
 pub use op::{AutoPad, CompareOp, ConvAttrs, ConvTransposeAttrs, Op, PoolAttrs, ResizeAttrs};
 pub use packed::{PackedMatrix, PackedWeight};

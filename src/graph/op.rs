@@ -11,7 +11,7 @@ use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, ResizeMode};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::{DType, HostTensor};
 
 pub use crate::ops::conv::AutoPad;
@@ -99,14 +99,17 @@ pub struct ResizeAttrs {
 /// outputs.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
-    /// `(x) -> y`: Sqrt, Exp, Log, Neg, Abs, and every activation (Relu, LeakyRelu, Sigmoid,
-    /// Tanh, HardSigmoid, HardSwish, Gelu, Softplus, Identity never: see [`Op::Identity`]).
+    /// `(x) -> y`: Sqrt, Exp, Log, Neg, Abs, and every standalone activation (Relu, LeakyRelu,
+    /// Sigmoid, Tanh, HardSigmoid, HardSwish, Gelu, Softplus): a [`PointwiseActivation`], which
+    /// cannot be Identity (that is [`Op::Identity`]) or Clip (that is [`Op::Clip`]).
     Unary(UnaryOp),
     /// `(a, b) -> y` with numpy broadcasting: Add, Sub, Mul, Div, Pow (and two-input Min/Max).
     Binary(BinaryOp),
     /// `(x0, x1, ...) -> y`: Sum, Min, Max over any number of broadcast inputs.
     Variadic(VariadicOp),
-    /// `(x, min?, max?) -> y`; opset < 11 attribute bounds become initializer inputs.
+    /// `(x, min?, max?) -> y`; opset < 11 attribute bounds become initializer inputs. The one
+    /// standalone Clip: the passes fuse it into a producer as [`Activation::Clip`] when its bounds
+    /// are constants.
     Clip,
     /// `(condition: bool, x, y) -> z`.
     Where,
@@ -371,17 +374,15 @@ fn unary_name(unary: UnaryOp) -> &'static str {
         UnaryOp::Neg => "Neg",
         UnaryOp::Abs => "Abs",
         UnaryOp::Activation(activation) => match activation {
-            Activation::Identity => "Identity",
-            Activation::Relu => "Relu",
-            Activation::LeakyRelu { .. } => "LeakyRelu",
-            Activation::Clip { .. } => "Clip",
-            Activation::Sigmoid => "Sigmoid",
-            Activation::Tanh => "Tanh",
-            Activation::Silu => "Silu",
-            Activation::Gelu => "Gelu",
-            Activation::HardSigmoid { .. } => "HardSigmoid",
-            Activation::HardSwish => "HardSwish",
-            Activation::Softplus => "Softplus",
+            PointwiseActivation::Relu => "Relu",
+            PointwiseActivation::LeakyRelu { .. } => "LeakyRelu",
+            PointwiseActivation::Sigmoid => "Sigmoid",
+            PointwiseActivation::Tanh => "Tanh",
+            PointwiseActivation::Silu => "Silu",
+            PointwiseActivation::Gelu => "Gelu",
+            PointwiseActivation::HardSigmoid { .. } => "HardSigmoid",
+            PointwiseActivation::HardSwish => "HardSwish",
+            PointwiseActivation::Softplus => "Softplus",
         },
     }
 }

@@ -191,6 +191,99 @@ impl Activation {
     }
 }
 
+/// An activation that stands as its own node (`Op::Unary`): every [`Activation`] except `Identity`
+/// (that node is `Op::Identity`) and `Clip` (that node is `Op::Clip`, bounds as inputs), so the IR
+/// has one spelling per meaning. It converts into the [`Activation`] epilogue a fused producer holds.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum PointwiseActivation {
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for x ≥ 0, `alpha·x` otherwise.
+    LeakyRelu {
+        /// Slope for negative inputs.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
+        alpha: f32,
+    },
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// `x · sigmoid(x)` (SiLU, Swish).
+    Silu,
+    /// `0.5·x·(1 + erf(x/√2))` (exact GELU).
+    Gelu,
+    /// `clamp(alpha·x + beta, 0, 1)`.
+    HardSigmoid {
+        /// Slope.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
+        alpha: f32,
+        /// Offset.
+        #[serde(with = "crate::tensor::serde_repr::float32")]
+        beta: f32,
+    },
+    /// `x · clamp(x/6 + 1/2, 0, 1)`.
+    HardSwish,
+    /// `log(1 + eˣ)`.
+    Softplus,
+}
+
+impl PointwiseActivation {
+    /// Every standalone activation with typical parameters, for tests and the self-check.
+    pub const ALL: [PointwiseActivation; 9] = [
+        PointwiseActivation::Relu,
+        PointwiseActivation::LeakyRelu { alpha: 0.1 },
+        PointwiseActivation::Sigmoid,
+        PointwiseActivation::Tanh,
+        PointwiseActivation::Silu,
+        PointwiseActivation::Gelu,
+        PointwiseActivation::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        },
+        PointwiseActivation::HardSwish,
+        PointwiseActivation::Softplus,
+    ];
+}
+
+impl From<PointwiseActivation> for Activation {
+    fn from(activation: PointwiseActivation) -> Activation {
+        match activation {
+            PointwiseActivation::Relu => Activation::Relu,
+            PointwiseActivation::LeakyRelu { alpha } => Activation::LeakyRelu { alpha },
+            PointwiseActivation::Sigmoid => Activation::Sigmoid,
+            PointwiseActivation::Tanh => Activation::Tanh,
+            PointwiseActivation::Silu => Activation::Silu,
+            PointwiseActivation::Gelu => Activation::Gelu,
+            PointwiseActivation::HardSigmoid { alpha, beta } => {
+                Activation::HardSigmoid { alpha, beta }
+            }
+            PointwiseActivation::HardSwish => Activation::HardSwish,
+            PointwiseActivation::Softplus => Activation::Softplus,
+        }
+    }
+}
+
+impl Activation {
+    /// This activation as a standalone node's, or `None` for `Identity` and `Clip`, whose
+    /// standalone forms are `Op::Identity` and `Op::Clip`.
+    pub fn pointwise(self) -> Option<PointwiseActivation> {
+        Some(match self {
+            Activation::Identity | Activation::Clip { .. } => return None,
+            Activation::Relu => PointwiseActivation::Relu,
+            Activation::LeakyRelu { alpha } => PointwiseActivation::LeakyRelu { alpha },
+            Activation::Sigmoid => PointwiseActivation::Sigmoid,
+            Activation::Tanh => PointwiseActivation::Tanh,
+            Activation::Silu => PointwiseActivation::Silu,
+            Activation::Gelu => PointwiseActivation::Gelu,
+            Activation::HardSigmoid { alpha, beta } => {
+                PointwiseActivation::HardSigmoid { alpha, beta }
+            }
+            Activation::HardSwish => PointwiseActivation::HardSwish,
+            Activation::Softplus => PointwiseActivation::Softplus,
+        })
+    }
+}
+
 /// The error function, to f64 precision: its Taylor series below 2.5, and above it 1 − erfc from
 /// erfc's continued fraction (Abramowitz & Stegun 7.1.14), which converges fast there.
 pub fn erf(x: f64) -> f64 {
@@ -265,6 +358,28 @@ mod tests {
         assert_eq!(Activation::Softplus.reference(800.0), 800.0);
         assert!((Activation::Silu.reference(1.0) - 0.731_058_578_630_004_9).abs() < 1e-15);
         assert!((Activation::Gelu.reference(1.0) - 0.841_344_746_068_542_9).abs() < 1e-14);
+    }
+
+    #[test]
+    fn pointwise_round_trips_and_excludes_identity_and_clip() {
+        for pointwise in PointwiseActivation::ALL {
+            assert_eq!(Activation::from(pointwise).pointwise(), Some(pointwise));
+        }
+        let standalone = Activation::ALL.iter().filter(|a| a.pointwise().is_some());
+        assert_eq!(standalone.count(), PointwiseActivation::ALL.len());
+        assert_eq!(Activation::Identity.pointwise(), None);
+        assert_eq!(Activation::Clip { min: 0.0, max: 6.0 }.pointwise(), None);
+    }
+
+    #[test]
+    fn pointwise_serialises_as_the_activation_it_names() {
+        for pointwise in PointwiseActivation::ALL {
+            let json = serde_json::to_string(&pointwise).unwrap();
+            assert_eq!(
+                json,
+                serde_json::to_string(&Activation::from(pointwise)).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod resize;
 pub mod softmax;
 pub mod sparse;
 
-pub use activation::{erf, Activation};
+pub use activation::{erf, Activation, PointwiseActivation};
 
 use crate::device::ShaderProgram;
 

@@ -10,7 +10,7 @@ use crate::ops::elementwise::{
 };
 use crate::ops::reduce::{reduce, reference_reduce, ReduceKind};
 use crate::ops::softmax::{reference_softmax, softmax};
-use crate::ops::Activation;
+use crate::ops::PointwiseActivation;
 use crate::selfcheck::{measure, CheckRow, Throughput};
 use crate::tensor::GpuTensor;
 
@@ -54,7 +54,11 @@ fn broadcast_add_row(gpu: &Gpu, rng: &mut SeededRng) -> Result<CheckRow> {
     )
 }
 
-fn activation_row(gpu: &Gpu, rng: &mut SeededRng, activation: Activation) -> Result<CheckRow> {
+fn activation_row(
+    gpu: &Gpu,
+    rng: &mut SeededRng,
+    activation: PointwiseActivation,
+) -> Result<CheckRow> {
     let count: usize = SHAPE.iter().product();
     let x = rng.uniform_vec(count, -6.0, 6.0);
     let x_gpu = GpuTensor::upload(gpu, &SHAPE, &x)?;
@@ -126,8 +130,8 @@ fn reduce_mean_row(gpu: &Gpu, rng: &mut SeededRng) -> Result<CheckRow> {
 pub(super) fn rows(gpu: &Gpu, rng: &mut SeededRng) -> Result<Vec<CheckRow>> {
     Ok(vec![
         broadcast_add_row(gpu, rng)?,
-        activation_row(gpu, rng, Activation::Sigmoid)?,
-        activation_row(gpu, rng, Activation::Gelu)?,
+        activation_row(gpu, rng, PointwiseActivation::Sigmoid)?,
+        activation_row(gpu, rng, PointwiseActivation::Gelu)?,
         softmax_row(gpu, rng)?,
         reduce_mean_row(gpu, rng)?,
     ])

@@ -15,7 +15,7 @@ use kiln::import::onnx::{load_onnx, save_onnx};
 use kiln::ops::elementwise::UnaryOp;
 use kiln::ops::matmul::f32::matmul_f32;
 use kiln::ops::matmul::MatmulOptions;
-use kiln::ops::Activation;
+use kiln::ops::{Activation, PointwiseActivation};
 use kiln::tensor::bsr::BlockShape;
 use kiln::tensor::{DType, GpuTensor, HostTensor};
 use kiln::Error;
@@ -191,7 +191,7 @@ fn tiny_onnx_model(dir: &std::path::Path) -> std::path::PathBuf {
             },
             Node {
                 name: "relu".into(),
-                op: Op::Unary(UnaryOp::Activation(Activation::Relu)),
+                op: Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu)),
                 inputs: vec![Some("p".into())],
                 outputs: vec!["y".into()],
             },

@@ -4,10 +4,10 @@
 
 use kiln::check::{compare, SeededRng};
 use kiln::ops::elementwise::{
-    self, binary, reference_binary, reference_select, reference_unary, reference_variadic, unary,
-    BinaryOp, ElementwiseReference, UnaryOp,
+    self, binary, reference_activation, reference_binary, reference_select, reference_unary,
+    reference_variadic, unary, BinaryOp, ElementwiseReference, UnaryOp,
 };
-use kiln::ops::Activation;
+use kiln::ops::{Activation, PointwiseActivation};
 use kiln::tensor::GpuTensor;
 use kiln::Error;
 
@@ -44,7 +44,7 @@ fn check(label: &str, got: &GpuTensor, reference: &ElementwiseReference) {
 
 fn all_unary_ops() -> Vec<UnaryOp> {
     let mut ops = UnaryOp::ELEMENTARY.to_vec();
-    ops.extend(Activation::ALL.map(UnaryOp::Activation));
+    ops.extend(PointwiseActivation::ALL.map(UnaryOp::Activation));
     ops
 }
 
@@ -84,6 +84,22 @@ fn unary_special_values_follow_onnx() {
 }
 
 #[test]
+fn every_epilogue_activation_launches_standalone() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = SeededRng::new(12);
+    let x = rng.uniform_vec(257, -9.0, 9.0);
+    let x_gpu = GpuTensor::upload(gpu, &[x.len()], &x).unwrap();
+    for kind in Activation::ALL {
+        let got = elementwise::activation(gpu, kind, &x_gpu).unwrap();
+        check(
+            &format!("{kind:?} standalone [257]"),
+            &got,
+            &reference_activation(kind, &x, &[x.len()]),
+        );
+    }
+}
+
+#[test]
 fn clip_with_optional_bounds() {
     let Some(gpu) = gpu() else { return };
     let x = [
@@ -106,7 +122,7 @@ fn clip_with_optional_bounds() {
             min: min.unwrap_or(f32::MIN),
             max: max.unwrap_or(f32::MAX),
         };
-        let reference = reference_unary(UnaryOp::Activation(bounds), &x, &[x.len()]);
+        let reference = reference_activation(bounds, &x, &[x.len()]);
         let got = elementwise::clip(gpu, &x_gpu, min, max).unwrap();
         check(&format!("Clip {min:?} {max:?}"), &got, &reference);
     }

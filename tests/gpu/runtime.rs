@@ -17,7 +17,7 @@ use kiln::ops::elementwise::{BinaryOp, UnaryOp};
 use kiln::ops::layout::PadMode;
 use kiln::ops::reduce::ReduceKind;
 use kiln::ops::resize::{CoordinateMode, ResizeMode, LINEAR_TOLERANCE};
-use kiln::ops::Activation;
+use kiln::ops::{Activation, PointwiseActivation};
 use kiln::runtime::{Backend, Plan};
 use kiln::tensor::{DType, HostTensor};
 
@@ -79,7 +79,7 @@ pub fn cnn() -> Graph {
         .weight("bd", &[8], 0.1)
         .weight("wf", &[10, 8], 1.0 / 8f32.sqrt())
         .weight("bf", &[10], 0.1);
-    let relu = Op::Unary(UnaryOp::Activation(Activation::Relu));
+    let relu = Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu));
     let gemm = Op::Gemm {
         alpha: 1.0,
         beta: 1.0,

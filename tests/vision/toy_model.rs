@@ -8,7 +8,7 @@
 use image::{Rgb, RgbImage};
 use kiln::graph::{ConvAttrs, Dim, Graph, Node, Op, ValueInfo};
 use kiln::ops::elementwise::UnaryOp;
-use kiln::ops::Activation;
+use kiln::ops::{Activation, PointwiseActivation};
 use kiln::tensor::{DType, HostTensor};
 use kiln::vision::{
     ClassNames, DetectionModel, DetectorOptions, GridDecode, GridLayout, HeadKind, NmsOptions,
@@ -92,7 +92,7 @@ pub fn toy_graph() -> Graph {
         conv("backbone", "images", "features", 1),
         Node {
             name: "relu".into(),
-            op: Op::Unary(UnaryOp::Activation(Activation::Relu)),
+            op: Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu)),
             inputs: vec![Some("features".into())],
             outputs: vec!["activated".into()],
         },

@@ -10,14 +10,14 @@ use std::borrow::Cow;
 /// The most elements one output may hold (2³⁰, 4 GiB of f32). Output sizes that come from tensor
 /// values or attributes (Expand's shape, Pad's pads, Range's limit, a broadcast) are checked
 /// against it before anything is allocated, so a hostile model is an error, not an abort.
-pub(super) const MAX_OUTPUT_ELEMENTS: usize = 1 << 30;
+pub(crate) const MAX_OUTPUT_ELEMENTS: usize = 1 << 30;
 
 /// A node's inputs as [`super::eval_node`] receives them.
-pub(super) type Inputs<'a, 'b> = &'a [Option<&'b HostTensor>];
+pub(crate) type Inputs<'a, 'b> = &'a [Option<&'b HostTensor>];
 
 /// An [`Error::InvalidModel`] for the node being evaluated (wrong arity, attributes that do not
 /// fit the inputs).
-pub(super) fn invalid(detail: impl Into<String>) -> Error {
+pub(crate) fn invalid(detail: impl Into<String>) -> Error {
     Error::InvalidModel {
         location: String::new(),
         detail: detail.into(),
@@ -25,7 +25,7 @@ pub(super) fn invalid(detail: impl Into<String>) -> Error {
 }
 
 /// An [`Error::Unsupported`] for the node being evaluated (a dtype or mode kiln lacks).
-pub(super) fn unsupported(detail: impl Into<String>) -> Error {
+pub(crate) fn unsupported(detail: impl Into<String>) -> Error {
     Error::Unsupported {
         location: String::new(),
         detail: detail.into(),
@@ -33,7 +33,7 @@ pub(super) fn unsupported(detail: impl Into<String>) -> Error {
 }
 
 /// An [`Error::ShapeMismatch`] for the node being evaluated.
-pub(super) fn shape_error(detail: impl Into<String>) -> Error {
+pub(crate) fn shape_error(detail: impl Into<String>) -> Error {
     Error::ShapeMismatch {
         op: "",
         detail: detail.into(),
@@ -42,7 +42,7 @@ pub(super) fn shape_error(detail: impl Into<String>) -> Error {
 
 /// An [`Error::InvalidArgument`] for a value the node cannot take (an index out of range, an
 /// integer division by zero).
-pub(super) fn bad_value(detail: impl Into<String>) -> Error {
+pub(crate) fn bad_value(detail: impl Into<String>) -> Error {
     Error::InvalidArgument {
         op: "",
         detail: detail.into(),
@@ -50,7 +50,7 @@ pub(super) fn bad_value(detail: impl Into<String>) -> Error {
 }
 
 /// Checks that there are between `min` and `max` inputs and that the first `min` are present.
-pub(super) fn expect_arity(inputs: Inputs, min: usize, max: usize) -> Result<()> {
+pub(crate) fn expect_arity(inputs: Inputs, min: usize, max: usize) -> Result<()> {
     if inputs.len() < min || inputs.len() > max {
         let expected = if min == max {
             format!("{min}")
@@ -71,18 +71,18 @@ pub(super) fn expect_arity(inputs: Inputs, min: usize, max: usize) -> Result<()>
 }
 
 /// Input `index`, which must be present.
-pub(super) fn required<'b>(inputs: Inputs<'_, 'b>, index: usize) -> Result<&'b HostTensor> {
+pub(crate) fn required<'b>(inputs: Inputs<'_, 'b>, index: usize) -> Result<&'b HostTensor> {
     optional(inputs, index).ok_or_else(|| invalid(format!("required input {index} is missing")))
 }
 
 /// Input `index` if present.
-pub(super) fn optional<'b>(inputs: Inputs<'_, 'b>, index: usize) -> Option<&'b HostTensor> {
+pub(crate) fn optional<'b>(inputs: Inputs<'_, 'b>, index: usize) -> Option<&'b HostTensor> {
     inputs.get(index).copied().flatten()
 }
 
 /// Input `index` if present and not empty: opsets before 13 mark unused optional inputs (Resize's
 /// scales, Clip's bounds) with empty tensors.
-pub(super) fn optional_non_empty<'b>(
+pub(crate) fn optional_non_empty<'b>(
     inputs: Inputs<'_, 'b>,
     index: usize,
 ) -> Option<&'b HostTensor> {
@@ -90,7 +90,7 @@ pub(super) fn optional_non_empty<'b>(
 }
 
 /// The elements of a float (f32 or f16) tensor as f32, the element type the references take.
-pub(super) fn float_values<'t>(tensor: &'t HostTensor, what: &str) -> Result<Cow<'t, [f32]>> {
+pub(crate) fn float_values<'t>(tensor: &'t HostTensor, what: &str) -> Result<Cow<'t, [f32]>> {
     match tensor.data() {
         TensorData::F32(values) => Ok(Cow::Borrowed(values)),
         TensorData::F16(values) => Ok(Cow::Owned(values.iter().map(|x| x.to_f32()).collect())),
@@ -102,7 +102,7 @@ pub(super) fn float_values<'t>(tensor: &'t HostTensor, what: &str) -> Result<Cow
 }
 
 /// The elements of an integer tensor (a shape, axes, pads, indices) as i64.
-pub(super) fn integer_values(tensor: &HostTensor, what: &str) -> Result<Vec<i64>> {
+pub(crate) fn integer_values(tensor: &HostTensor, what: &str) -> Result<Vec<i64>> {
     if !is_integer(tensor.dtype()) {
         return Err(invalid(format!(
             "{what} must be an integer tensor, got {}",
@@ -113,7 +113,7 @@ pub(super) fn integer_values(tensor: &HostTensor, what: &str) -> Result<Vec<i64>
 }
 
 /// The single element of a one-element tensor, as f64.
-pub(super) fn scalar_f64(tensor: &HostTensor, what: &str) -> Result<f64> {
+pub(crate) fn scalar_f64(tensor: &HostTensor, what: &str) -> Result<f64> {
     match tensor.to_f64_vec()[..] {
         [value] => Ok(value),
         _ => Err(invalid(format!(
@@ -125,7 +125,7 @@ pub(super) fn scalar_f64(tensor: &HostTensor, what: &str) -> Result<f64> {
 
 /// The element count of `shape`, or an error when it, or any one extent (an empty tensor can
 /// have a huge one, which per-axis tables would allocate), exceeds [`MAX_OUTPUT_ELEMENTS`].
-pub(super) fn output_len(shape: &[usize]) -> Result<usize> {
+pub(crate) fn output_len(shape: &[usize]) -> Result<usize> {
     let count = element_count(shape)?;
     if count > MAX_OUTPUT_ELEMENTS || shape.iter().any(|&extent| extent > MAX_OUTPUT_ELEMENTS) {
         return Err(bad_value(format!(
@@ -137,7 +137,7 @@ pub(super) fn output_len(shape: &[usize]) -> Result<usize> {
 }
 
 /// Checks that `tensor` has the same dtype as `first`, naming it `what`.
-pub(super) fn expect_same_dtype(first: &HostTensor, tensor: &HostTensor, what: &str) -> Result<()> {
+pub(crate) fn expect_same_dtype(first: &HostTensor, tensor: &HostTensor, what: &str) -> Result<()> {
     if first.dtype() != tensor.dtype() {
         return Err(invalid(format!(
             "{what} is {}, but the first input is {}",

@@ -13,11 +13,11 @@ use crate::graph::eval::args::{
 use crate::graph::eval::broadcast::broadcast_offsets;
 use crate::graph::eval::element::{is_float, is_integer, tensor_from_f64, tensor_from_i64};
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::HostTensor;
 
 /// Sqrt, Exp, Log, Neg, Abs and the activations. Integers take Neg, Abs and Relu.
-pub(super) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     let output = if is_float(x.dtype()) {
@@ -27,7 +27,7 @@ pub(super) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
         let apply: fn(i64) -> i64 = match op {
             UnaryOp::Neg => i64::wrapping_neg,
             UnaryOp::Abs => i64::wrapping_abs,
-            UnaryOp::Activation(Activation::Relu) => |v| v.max(0),
+            UnaryOp::Activation(PointwiseActivation::Relu) => |v| v.max(0),
             _ => return Err(unsupported(format!("{op:?} of an {} tensor", x.dtype()))),
         };
         tensor_from_i64(
@@ -42,7 +42,7 @@ pub(super) fn unary(op: UnaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Add, Sub, Mul, Div, Pow, Min, Max of two broadcast inputs.
-pub(super) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     Ok(vec![apply_binary(
         op,
@@ -52,7 +52,7 @@ pub(super) fn binary(op: BinaryOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Sum (`Add`), Min and Max folded left over any number of broadcast inputs.
-pub(super) fn variadic(op: VariadicOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn variadic(op: VariadicOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, usize::MAX)?;
     let mut folded = required(inputs, 0)?.clone();
     for index in 1..inputs.len() {
@@ -125,7 +125,7 @@ fn integer_pow(base: i64, exponent: i64) -> Result<i64> {
 
 /// Clip `(x, min?, max?)`: `min(max(x, min), max)`; absent bounds do not clip (floats through
 /// [`Activation::Clip`], so NaN stays NaN and `min > max` gives `max`).
-pub(super) fn clip(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn clip(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 3)?;
     let x = required(inputs, 0)?;
     let bound = |index: usize| -> Result<Option<&HostTensor>> {
@@ -235,7 +235,11 @@ mod tests {
         assert!(roots[0].as_f32().unwrap()[0].is_nan());
         assert_eq!(&roots[0].as_f32().unwrap()[1..], &[0.0, 2.0]);
         let halves = t(&[2], TensorData::F16(vec![f16::from_f32(-2.0), f16::ONE]));
-        let relu = unary(UnaryOp::Activation(Activation::Relu), &[Some(&halves)]).unwrap();
+        let relu = unary(
+            UnaryOp::Activation(PointwiseActivation::Relu),
+            &[Some(&halves)],
+        )
+        .unwrap();
         assert_eq!(relu[0].data(), &TensorData::F16(vec![f16::ZERO, f16::ONE]));
         let bytes = t(&[2], TensorData::I8(vec![-128, 5]));
         let negated = unary(UnaryOp::Neg, &[Some(&bytes)]).unwrap();

@@ -7,7 +7,7 @@ use crate::graph::eval::args::{output_len, shape_error};
 use crate::tensor::shape::{broadcast_shapes, broadcast_strides};
 
 /// The numpy broadcast of `shapes` and, per input, the offset each output element reads.
-pub(super) fn broadcast_offsets(shapes: &[&[usize]]) -> Result<(Vec<usize>, Vec<Vec<usize>>)> {
+pub(crate) fn broadcast_offsets(shapes: &[&[usize]]) -> Result<(Vec<usize>, Vec<Vec<usize>>)> {
     let shape = shapes
         .iter()
         .try_fold(Vec::new(), |output, shape| {

@@ -75,7 +75,7 @@ impl<'t> FloatOperands<'t> {
 }
 
 /// Conv `(x, w, b?)` with `attrs.activation` applied.
-pub(super) fn conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     let operands = FloatOperands::read(inputs)?;
     let spec = attrs.spec();
     let geometry = ConvGeometry::forward(&spec, operands.x.shape(), operands.w.shape())?;
@@ -89,7 +89,7 @@ pub(super) fn conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>>
 }
 
 /// ConvTranspose `(x, w, b?)` with `attrs.conv.activation` applied.
-pub(super) fn conv_transpose(
+pub(crate) fn conv_transpose(
     attrs: &ConvTransposeAttrs,
     inputs: Inputs,
 ) -> Result<Vec<HostTensor>> {

@@ -17,7 +17,7 @@ use crate::tensor::{HostTensor, TensorData};
 /// Gather `(data, indices)` along `axis`: the output is `data.shape[..axis] ++ indices.shape ++
 /// data.shape[axis + 1..]`; negative indices count from the end, others out of range are an
 /// error.
-pub(super) fn gather(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn gather(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let (data, indices) = (required(inputs, 0)?, required(inputs, 1)?);
     integer_values(indices, "indices")?;
@@ -28,7 +28,7 @@ pub(super) fn gather(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
 
 /// Shape: the input's extents from `start` to `end` (negative count from the end; both clamped
 /// to `[0, rank]`), as i64.
-pub(super) fn shape(start: i64, end: Option<i64>, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn shape(start: i64, end: Option<i64>, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let dims = required(inputs, 0)?.shape();
     let rank = dims.len() as i64;
@@ -45,7 +45,7 @@ pub(super) fn shape(start: i64, end: Option<i64>, inputs: Inputs) -> Result<Vec<
 }
 
 /// ConstantOfShape `(shape)`: `value` (one element, any dtype) repeated over `shape`.
-pub(super) fn constant_of_shape(value: &HostTensor, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn constant_of_shape(value: &HostTensor, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let shape = integer_values(required(inputs, 0)?, "shape")?
         .into_iter()
@@ -66,7 +66,7 @@ pub(super) fn constant_of_shape(value: &HostTensor, inputs: Inputs) -> Result<Ve
 
 /// Range `(start, limit, delta)`: `start + i·delta` for `i < max(0, ceil((limit − start) /
 /// delta))`, in the inputs' dtype (floats computed in f64).
-pub(super) fn range(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn range(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 3, 3)?;
     let start = required(inputs, 0)?;
     let (limit, delta) = (required(inputs, 1)?, required(inputs, 2)?);
@@ -106,14 +106,14 @@ pub(super) fn range(inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Identity: the input, copied.
-pub(super) fn identity(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn identity(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     Ok(vec![required(inputs, 0)?.clone()])
 }
 
 /// Dropout `(x, ratio?, training_mode?)` in inference: x, and when `outputs` is 2 the mask (all
 /// true). Training mode (random masks) is unsupported.
-pub(super) fn dropout(outputs: usize, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn dropout(outputs: usize, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 3)?;
     let x = required(inputs, 0)?;
     if let Some(training) = optional(inputs, 2) {

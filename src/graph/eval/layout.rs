@@ -17,7 +17,7 @@ use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 
 /// Concat of every input along `axis`.
-pub(super) fn concat(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn concat(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, usize::MAX)?;
     let tensors = (0..inputs.len())
         .map(|index| required(inputs, index))
@@ -41,7 +41,7 @@ pub(super) fn concat(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
 /// Split `(x, split?)` along `axis` into `outputs` parts: the sizes from `split`, else
 /// `num_outputs` parts of `ceil(extent / n)` (the last smaller, opset 18), else `outputs` equal
 /// parts (any remainder to the last, as ONNX's reference).
-pub(super) fn split(
+pub(crate) fn split(
     axis: i64,
     num_outputs: Option<usize>,
     outputs: usize,
@@ -116,7 +116,7 @@ fn slice_tensor(x: &HostTensor, axes: &[SliceAxis]) -> Result<HostTensor> {
 }
 
 /// Slice `(x, starts, ends, axes?, steps?)`.
-pub(super) fn slice(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn slice(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 3, 5)?;
     let x = required(inputs, 0)?;
     let starts = integer_values(required(inputs, 1)?, "starts")?;
@@ -135,7 +135,7 @@ pub(super) fn slice(inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Transpose by `perm` (`None` reverses the axes).
-pub(super) fn transpose(perm: Option<&[usize]>, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn transpose(perm: Option<&[usize]>, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     let perm = resolve_perm(x.shape().len(), perm)?;
@@ -149,7 +149,7 @@ pub(super) fn transpose(perm: Option<&[usize]>, inputs: Inputs) -> Result<Vec<Ho
 /// Pad `(x, pads, constant_value?, axes?)` in `mode`. A constant mode fills with
 /// `constant_value` when given, else with the mode's own value (0 unless an old-opset attribute
 /// set it).
-pub(super) fn pad(mode: PadMode, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn pad(mode: PadMode, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 4)?;
     let x = required(inputs, 0)?;
     let rank = x.shape().len();

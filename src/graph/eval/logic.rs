@@ -11,7 +11,7 @@ use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, HostTensor, TensorData};
 
 /// `a op b`, broadcast, as booleans ([`reference_compare`]).
-pub(super) fn compare(op: CompareOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn compare(op: CompareOp, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let (a, b) = (required(inputs, 0)?, required(inputs, 1)?);
     expect_same_dtype(a, b, "input 1")?;
@@ -20,13 +20,13 @@ pub(super) fn compare(op: CompareOp, inputs: Inputs) -> Result<Vec<HostTensor>> 
 }
 
 /// Logical Not of a boolean tensor ([`reference_not`]).
-pub(super) fn not(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn not(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     Ok(vec![reference_not(required(inputs, 0)?)?])
 }
 
 /// Where `(condition, x, y)`: `condition ? x : y`, all three broadcast.
-pub(super) fn select(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn select(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 3, 3)?;
     let condition = required(inputs, 0)?;
     let (x, y) = (required(inputs, 1)?, required(inputs, 2)?);
@@ -57,7 +57,7 @@ fn select_elements<T: HostElement>(
 }
 
 /// Cast to `to` ([`reference_cast`]: numpy's `astype`).
-pub(super) fn cast(to: DType, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn cast(to: DType, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     Ok(vec![reference_cast(required(inputs, 0)?, to)?])
 }

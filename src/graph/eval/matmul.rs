@@ -64,7 +64,7 @@ impl BatchedProduct {
 }
 
 /// MatMul `(a, b)` of f32 or f16 tensors, then `activation`.
-pub(super) fn matmul(activation: Activation, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn matmul(activation: Activation, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let (a, b) = (required(inputs, 0)?, required(inputs, 1)?);
     expect_same_dtype(a, b, "B")?;
@@ -91,7 +91,7 @@ pub(super) fn matmul(activation: Activation, inputs: Inputs) -> Result<Vec<HostT
 
 /// Gemm `(a, b, c?)`: `alpha·op(a)·op(b) + beta·c` for 2-D f32 or f16 operands, then
 /// `activation`.
-pub(super) fn gemm(
+pub(crate) fn gemm(
     options: &GemmOptions,
     activation: Activation,
     inputs: Inputs,
@@ -136,7 +136,7 @@ pub(super) fn gemm(
 
 /// MatMulInteger `(a, b, a_zero_point?, b_zero_point?)` of i8 or u8 tensors: the exact i32
 /// `Σ (a − a_zp[row])·(b − b_zp[col])`, zero points scalar or one per row of A / column of B.
-pub(super) fn matmul_integer(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn matmul_integer(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 4)?;
     let (a, b) = (required(inputs, 0)?, required(inputs, 1)?);
     let bytes = |t: &HostTensor, what: &str| match t.dtype() {

@@ -28,100 +28,39 @@
 //! # Ok::<(), kiln::Error>(())
 //! ```
 
-mod args;
-mod arithmetic;
-mod broadcast;
-mod conv;
-mod indexing;
-mod layout;
-mod logic;
-mod matmul;
-mod normalize;
-mod pool;
-mod quantize;
-mod reduce;
-mod reshape;
-mod resize;
+pub(crate) mod args;
+pub(crate) mod arithmetic;
+pub(crate) mod broadcast;
+pub(crate) mod conv;
+pub(crate) mod indexing;
+pub(crate) mod layout;
+pub(crate) mod logic;
+pub(crate) mod matmul;
+pub(crate) mod normalize;
+pub(crate) mod pool;
+pub(crate) mod quantize;
+pub(crate) mod reduce;
+pub(crate) mod reshape;
+pub(crate) mod resize;
 #[cfg(test)]
-mod robustness;
+pub(crate) mod robustness;
 #[cfg(test)]
-mod robustness_seeds;
+pub(crate) mod robustness_seeds;
+
+#[cfg(test)]
+pub(crate) use robustness::sample_ops;
+#[cfg(test)]
+pub(crate) use robustness_seeds::seed_inputs;
 
 use crate::error::{Error, Result};
-use crate::graph::{Node, Op};
-use crate::ops::pooling::PoolKind;
+use crate::graph::Node;
 use crate::tensor::{element, HostTensor};
-use args::Inputs;
 
 /// Evaluates `node` on `inputs` (in the op's input order; `None` for an omitted optional input)
 /// and returns its outputs in order. Errors name the node: a wrong number of inputs, a dtype the
 /// op does not take, shapes that do not fit, an index out of range.
 pub fn eval_node(node: &Node, inputs: &[Option<&HostTensor>]) -> Result<Vec<HostTensor>> {
-    dispatch(node, inputs).map_err(|error| locate(node, error))
-}
-
-fn dispatch(node: &Node, inputs: Inputs) -> Result<Vec<HostTensor>> {
-    match &node.op {
-        Op::Unary(op) => arithmetic::unary(*op, inputs),
-        Op::Binary(op) => arithmetic::binary(*op, inputs),
-        Op::Variadic(op) => arithmetic::variadic(*op, inputs),
-        Op::Clip => arithmetic::clip(inputs),
-        Op::Where => logic::select(inputs),
-        Op::Compare(op) => logic::compare(*op, inputs),
-        Op::Not => logic::not(inputs),
-        Op::Cast { to } => logic::cast(*to, inputs),
-        Op::MatMul { activation } => matmul::matmul(*activation, inputs),
-        Op::Gemm { activation, .. } => {
-            let options = node.op.gemm_options().unwrap_or_default();
-            matmul::gemm(&options, *activation, inputs)
-        }
-        Op::MatMulInteger => matmul::matmul_integer(inputs),
-        Op::Conv(attrs) => conv::conv(attrs, inputs),
-        Op::ConvTranspose(attrs) => conv::conv_transpose(attrs, inputs),
-        Op::QLinearConv(attrs) => quantize::qlinear_conv(attrs, inputs),
-        Op::QuantizeLinear { axis, .. } => quantize::quantize_linear(*axis, inputs),
-        Op::DequantizeLinear { axis } => quantize::dequantize_linear(*axis, inputs),
-        Op::MaxPool(attrs) => pool::pool(PoolKind::Max, attrs, inputs),
-        Op::AveragePool(attrs) => pool::pool(PoolKind::Average, attrs, inputs),
-        Op::GlobalAveragePool => pool::global_pool(PoolKind::Average, inputs),
-        Op::GlobalMaxPool => pool::global_pool(PoolKind::Max, inputs),
-        Op::BatchNormalization { epsilon } => normalize::batch_normalization(*epsilon, inputs),
-        Op::LayerNormalization { axis, epsilon } => {
-            normalize::layer_normalization(*axis, *epsilon, inputs)
-        }
-        Op::Lrn(attrs) => normalize::lrn(attrs, inputs),
-        Op::Softmax { axis, coerce_2d } => normalize::softmax(*axis, *coerce_2d, false, inputs),
-        Op::LogSoftmax { axis, coerce_2d } => normalize::softmax(*axis, *coerce_2d, true, inputs),
-        Op::Reduce {
-            kind,
-            keepdims,
-            noop_with_empty_axes,
-        } => reduce::reduce(*kind, *keepdims, *noop_with_empty_axes, inputs),
-        Op::ArgMax {
-            axis,
-            keepdims,
-            select_last_index,
-        } => reduce::arg_max(*axis, *keepdims, *select_last_index, inputs),
-        Op::Resize(attrs) => resize::resize(attrs, inputs),
-        Op::Concat { axis } => layout::concat(*axis, inputs),
-        Op::Split { axis, num_outputs } => {
-            layout::split(*axis, *num_outputs, node.outputs.len(), inputs)
-        }
-        Op::Slice => layout::slice(inputs),
-        Op::Transpose { perm } => layout::transpose(perm.as_deref(), inputs),
-        Op::Pad { mode } => layout::pad(*mode, inputs),
-        Op::Reshape { allowzero } => reshape::reshape(*allowzero, inputs),
-        Op::Flatten { axis } => reshape::flatten(*axis, inputs),
-        Op::Squeeze => reshape::squeeze(inputs),
-        Op::Unsqueeze => reshape::unsqueeze(inputs),
-        Op::Expand => reshape::expand(inputs),
-        Op::Gather { axis } => indexing::gather(*axis, inputs),
-        Op::Shape { start, end } => indexing::shape(*start, *end, inputs),
-        Op::ConstantOfShape { value } => indexing::constant_of_shape(value, inputs),
-        Op::Range => indexing::range(inputs),
-        Op::Identity => indexing::identity(inputs),
-        Op::Dropout => indexing::dropout(node.outputs.len(), inputs),
-    }
+    (node.op.family().spec().cpu)(node, inputs).map_err(|error| locate(node, error))
 }
 
 /// Places an error raised while evaluating `node` at the node: model and support errors get its

@@ -18,7 +18,7 @@ use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 
 /// BatchNormalization `(x, scale, bias, mean, var)` in inference mode.
-pub(super) fn batch_normalization(epsilon: f32, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn batch_normalization(epsilon: f32, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 5, 5)?;
     let x = required(inputs, 0)?;
     let parameter = |index: usize, what: &str| -> Result<Vec<f32>> {
@@ -42,7 +42,7 @@ pub(super) fn batch_normalization(epsilon: f32, inputs: Inputs) -> Result<Vec<Ho
 }
 
 /// LayerNormalization `(x, scale, bias?)` over the axes from `axis` on.
-pub(super) fn layer_normalization(
+pub(crate) fn layer_normalization(
     axis: i64,
     epsilon: f32,
     inputs: Inputs,
@@ -71,7 +71,7 @@ pub(super) fn layer_normalization(
 }
 
 /// LRN `(x)` of an f32 or f16 `[N, C, ...]` tensor ([`reference_lrn`]).
-pub(super) fn lrn(attrs: &LrnAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn lrn(attrs: &LrnAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     let reference = reference_lrn(&float_values(x, "X")?, x.shape(), attrs)?;
@@ -84,7 +84,7 @@ pub(super) fn lrn(attrs: &LrnAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
 
 /// Softmax (or, with `log`, LogSoftmax) along `axis`; with `coerce_2d` over every axis from
 /// `axis` on.
-pub(super) fn softmax(
+pub(crate) fn softmax(
     axis: i64,
     coerce_2d: bool,
     log: bool,

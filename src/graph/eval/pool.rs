@@ -18,7 +18,7 @@ use crate::ops::pooling::{reference_global_pool, reference_pool2d, Pool2dOptions
 use crate::tensor::{DType, HostTensor};
 
 /// MaxPool or AveragePool `(x)` with `attrs`.
-pub(super) fn pool(kind: PoolKind, attrs: &PoolAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn pool(kind: PoolKind, attrs: &PoolAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     let exact_in_f32 = matches!(x.dtype(), DType::I8 | DType::U8) && kind == PoolKind::Max;
@@ -111,7 +111,7 @@ fn pool_axis_by_axis(
 }
 
 /// GlobalAveragePool or GlobalMaxPool `(x)`: `[N, C, spatial…]` to `[N, C, 1, …]`.
-pub(super) fn global_pool(kind: PoolKind, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn global_pool(kind: PoolKind, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     if x.shape().len() < 2 {

@@ -16,7 +16,7 @@ use crate::tensor::{DType, HostTensor};
 
 /// QuantizeLinear `(x, y_scale, y_zero_point?)` to the zero point's dtype (i8 or u8; u8 when
 /// absent).
-pub(super) fn quantize_linear(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn quantize_linear(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 3)?;
     let (x, scale) = (required(inputs, 0)?, required(inputs, 1)?);
     let zero_point = optional(inputs, 2);
@@ -43,7 +43,7 @@ pub(super) fn quantize_linear(axis: i64, inputs: Inputs) -> Result<Vec<HostTenso
 
 /// DequantizeLinear `(x, x_scale, x_zero_point?)` of an i8, u8 or i32 tensor, in the scale's
 /// dtype.
-pub(super) fn dequantize_linear(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn dequantize_linear(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 3)?;
     let (x, scale) = (required(inputs, 0)?, required(inputs, 1)?);
     let zero_point = optional(inputs, 2);
@@ -81,7 +81,7 @@ fn quantized_values(tensor: &HostTensor) -> Result<Vec<i32>> {
 }
 
 /// QLinearConv `(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b?)`.
-pub(super) fn qlinear_conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn qlinear_conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 8, 9)?;
     if attrs.activation != Activation::Identity {
         return Err(unsupported("QLinearConv with a fused activation"));

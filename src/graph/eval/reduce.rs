@@ -12,7 +12,7 @@ use crate::tensor::shape::normalize_axis;
 use crate::tensor::HostTensor;
 
 /// Reduce `(x, axes?)` with `kind` (Sum, Mean or Max).
-pub(super) fn reduce(
+pub(crate) fn reduce(
     kind: ReduceKind,
     keepdims: bool,
     noop_with_empty_axes: bool,
@@ -38,7 +38,7 @@ pub(super) fn reduce(
 
 /// ArgMax `(x)` along `axis`: the index of the largest element (NaN counts as largest), the first
 /// of ties unless `select_last_index`.
-pub(super) fn arg_max(
+pub(crate) fn arg_max(
     axis: i64,
     keepdims: bool,
     select_last_index: bool,

@@ -12,7 +12,7 @@ use crate::ops::layout::{flatten_shape, reshape_shape, squeeze_shape, unsqueeze_
 use crate::tensor::HostTensor;
 
 /// Reshape `(x, shape)`.
-pub(super) fn reshape(allow_zero: bool, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn reshape(allow_zero: bool, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let x = required(inputs, 0)?;
     let spec = integer_values(required(inputs, 1)?, "shape")?;
@@ -21,7 +21,7 @@ pub(super) fn reshape(allow_zero: bool, inputs: Inputs) -> Result<Vec<HostTensor
 }
 
 /// Flatten to 2-D at `axis`.
-pub(super) fn flatten(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn flatten(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 1)?;
     let x = required(inputs, 0)?;
     Ok(vec![x
@@ -30,7 +30,7 @@ pub(super) fn flatten(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Squeeze `(x, axes?)`; without axes (or with an empty list) every extent-1 axis goes.
-pub(super) fn squeeze(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn squeeze(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 2)?;
     let x = required(inputs, 0)?;
     let axes = optional_non_empty(inputs, 1)
@@ -41,7 +41,7 @@ pub(super) fn squeeze(inputs: Inputs) -> Result<Vec<HostTensor>> {
 }
 
 /// Unsqueeze `(x, axes)`.
-pub(super) fn unsqueeze(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn unsqueeze(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let x = required(inputs, 0)?;
     let axes = integer_values(required(inputs, 1)?, "axes")?;
@@ -52,7 +52,7 @@ pub(super) fn unsqueeze(inputs: Inputs) -> Result<Vec<HostTensor>> {
 
 /// Expand `(x, shape)`: x broadcast with `shape` (numpy rules both ways, so a 1 in `shape` keeps
 /// x's extent).
-pub(super) fn expand(inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn expand(inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 2, 2)?;
     let x = required(inputs, 0)?;
     let target = integer_values(required(inputs, 1)?, "shape")?

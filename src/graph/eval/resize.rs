@@ -16,7 +16,7 @@ use crate::tensor::HostTensor;
 
 /// Resize with `attrs`; exactly one of `scales` and `sizes` is given (non-empty), one entry per
 /// resized axis.
-pub(super) fn resize(attrs: &ResizeAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
+pub(crate) fn resize(attrs: &ResizeAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 4)?;
     let x = required(inputs, 0)?;
     let values = float_values(x, "X")?;

@@ -14,13 +14,13 @@ use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::{DType, HostTensor};
 use std::collections::BTreeSet;
 
 /// The index of `op`'s variant; the exhaustive match makes a new variant a compile error here
 /// until it has a sample.
-pub(super) fn variant(op: &Op) -> usize {
+pub(crate) fn variant(op: &Op) -> usize {
     match op {
         Op::Unary(_) => 0,
         Op::Binary(_) => 1,
@@ -69,7 +69,7 @@ pub(super) fn variant(op: &Op) -> usize {
     }
 }
 
-pub(super) const VARIANTS: usize = 44;
+pub(crate) const VARIANTS: usize = 44;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -92,13 +92,13 @@ fn pool_attrs(kernel: Vec<usize>, auto_pad: AutoPad) -> PoolAttrs {
     }
 }
 
-pub(super) fn sample_ops() -> Vec<Op> {
+pub(crate) fn sample_ops() -> Vec<Op> {
     let mut ops: Vec<Op> = UnaryOp::ELEMENTARY
         .iter()
         .map(|&op| Op::Unary(op))
         .collect();
     ops.extend(
-        Activation::ALL
+        PointwiseActivation::ALL
             .iter()
             .map(|&a| Op::Unary(UnaryOp::Activation(a))),
     );
@@ -239,7 +239,7 @@ pub(super) fn sample_ops() -> Vec<Op> {
 /// Every dtype in awkward shapes, with values small enough that any of them read as a shape,
 /// pads or sizes stays small: floats from a few steps (NaN and ±inf included), integers in
 /// [−2, 2].
-pub(super) fn sample_tensors(rng: &mut SeededRng) -> Vec<HostTensor> {
+pub(crate) fn sample_tensors(rng: &mut SeededRng) -> Vec<HostTensor> {
     const FLOATS: [f64; 10] = [
         -2.0,
         -1.5,

@@ -18,7 +18,7 @@ fn filled(dtype: DType, shape: &[usize], values: &[f64]) -> HostTensor {
 }
 
 /// A valid input list for `op` (for at least one of its samples).
-fn seed_inputs(op: &Op) -> Vec<HostTensor> {
+pub(crate) fn seed_inputs(op: &Op) -> Vec<HostTensor> {
     use DType::{Bool, F32, I32, I64, I8, U8};
     let data = [-1.5, 2.0, 0.5, -0.25, 1.0];
     let f = |shape: &[usize]| filled(F32, shape, &data);

@@ -14,7 +14,7 @@ use crate::tensor::shape::normalize_axis;
 use crate::tensor::{DType, HostTensor};
 
 /// Concat of every input along `axis`.
-pub(super) fn concat(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
+pub(crate) fn concat(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
     let shapes = (0..inputs.len())
         .map(|index| inputs.shape(index))
         .collect::<Result<Vec<_>>>()?;
@@ -24,7 +24,7 @@ pub(super) fn concat(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
 
 /// Split along `axis` by the sizes in input 1, or into `num_outputs` (else one per output) chunks
 /// of `ceil(extent / count)`, the last one smaller when the extent does not divide.
-pub(super) fn split(
+pub(crate) fn split(
     inputs: &NodeInputs<'_>,
     axis: i64,
     num_outputs: Option<usize>,
@@ -60,7 +60,7 @@ pub(super) fn split(
 }
 
 /// Slice by `starts`, `ends`, `axes?` and `steps?` (inputs 1 to 4).
-pub(super) fn slice(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn slice(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let starts = inputs.required_ints(1, "starts")?;
     let ends = inputs.required_ints(2, "ends")?;
     let axes = inputs.ints(3, "axes")?;
@@ -77,14 +77,14 @@ pub(super) fn slice(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
 }
 
 /// Transpose by `perm` (reversed axes when absent).
-pub(super) fn transpose(inputs: &NodeInputs<'_>, perm: &Option<Vec<usize>>) -> Result<Vec<usize>> {
+pub(crate) fn transpose(inputs: &NodeInputs<'_>, perm: &Option<Vec<usize>>) -> Result<Vec<usize>> {
     let shape = inputs.shape(0)?;
     let perm = resolve_perm(shape.len(), perm.as_deref()).map_err(|e| inputs.at_node(e))?;
     Ok(perm.iter().map(|&axis| shape[axis]).collect())
 }
 
 /// Pad by `pads` (input 1), which cover the `axes` of input 3 when given, else every axis.
-pub(super) fn pad(inputs: &NodeInputs<'_>, mode: PadMode) -> Result<Vec<usize>> {
+pub(crate) fn pad(inputs: &NodeInputs<'_>, mode: PadMode) -> Result<Vec<usize>> {
     let shape = inputs.shape(0)?;
     let rank = shape.len();
     let pads = inputs.required_ints(1, "pads")?;
@@ -110,36 +110,36 @@ pub(super) fn pad(inputs: &NodeInputs<'_>, mode: PadMode) -> Result<Vec<usize>> 
 }
 
 /// Reshape to the shape in input 1 (`0` copies, `-1` infers).
-pub(super) fn reshape(inputs: &NodeInputs<'_>, allow_zero: bool) -> Result<Vec<usize>> {
+pub(crate) fn reshape(inputs: &NodeInputs<'_>, allow_zero: bool) -> Result<Vec<usize>> {
     let spec = inputs.required_ints(1, "shape")?;
     reshape_shape(inputs.shape(0)?, &spec, allow_zero).map_err(|e| inputs.at_node(e))
 }
 
 /// Flatten to two axes at `axis`.
-pub(super) fn flatten(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
+pub(crate) fn flatten(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
     flatten_shape(inputs.shape(0)?, axis).map_err(|e| inputs.at_node(e))
 }
 
 /// Squeeze the axes of input 1 (every extent-1 axis when absent).
-pub(super) fn squeeze(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn squeeze(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let axes = inputs.ints(1, "axes")?;
     squeeze_shape(inputs.shape(0)?, axes.as_deref()).map_err(|e| inputs.at_node(e))
 }
 
 /// Unsqueeze at the axes of input 1.
-pub(super) fn unsqueeze(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn unsqueeze(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let axes = inputs.required_ints(1, "axes")?;
     unsqueeze_shape(inputs.shape(0)?, &axes).map_err(|e| inputs.at_node(e))
 }
 
 /// Expand: the bidirectional broadcast of the input's shape and the shape in input 1.
-pub(super) fn expand(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn expand(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let target = inputs.extents(1, "shape")?;
     broadcast_output_shape("Expand", &[inputs.shape(0)?, &target]).map_err(|e| inputs.at_node(e))
 }
 
 /// Gather: the data's axes before `axis`, then the indices' axes, then the data's after it.
-pub(super) fn gather(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
+pub(crate) fn gather(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
     let (data, indices) = (inputs.shape(0)?, inputs.shape(1)?);
     if !matches!(inputs.dtype(1)?, DType::I32 | DType::I64) {
         return Err(inputs.error(format!(
@@ -152,7 +152,7 @@ pub(super) fn gather(inputs: &NodeInputs<'_>, axis: i64) -> Result<Vec<usize>> {
 }
 
 /// ConstantOfShape: the shape in input 0, which must be 1-D; `value` must hold one element.
-pub(super) fn constant_of_shape(inputs: &NodeInputs<'_>, value: &HostTensor) -> Result<Vec<usize>> {
+pub(crate) fn constant_of_shape(inputs: &NodeInputs<'_>, value: &HostTensor) -> Result<Vec<usize>> {
     if value.len() != 1 || inputs.shape(0)?.len() != 1 {
         return Err(inputs.error(format!(
             "needs a 1-D shape and a one-element value, got shape input {:?} and value {:?}",
@@ -164,7 +164,7 @@ pub(super) fn constant_of_shape(inputs: &NodeInputs<'_>, value: &HostTensor) -> 
 }
 
 /// Range: `max(ceil((limit − start) / delta), 0)` elements, computed in the inputs' type.
-pub(super) fn range(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn range(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let scalar = |index: usize, what: &str| -> Result<&HostTensor> {
         let value = inputs.value(index, what)?;
         let value = value.ok_or_else(|| inputs.error(format!("input {what} is required")))?;

@@ -10,7 +10,7 @@ use crate::ops::reduce::ReducePlan;
 use crate::tensor::shape::normalize_axis;
 
 /// The numpy broadcast of the inputs at `indices` (all required).
-pub(super) fn broadcast(
+pub(crate) fn broadcast(
     inputs: &NodeInputs<'_>,
     indices: impl IntoIterator<Item = usize>,
 ) -> Result<Vec<usize>> {
@@ -23,7 +23,7 @@ pub(super) fn broadcast(
 
 /// numpy matmul: a 1-D A is a row and a 1-D B a column (each dropped from the output again), and
 /// the batch axes before the last two broadcast.
-pub(super) fn matmul(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn matmul(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let (a, b) = (inputs.shape(0)?, inputs.shape(1)?);
     if a.is_empty() || b.is_empty() {
         return Err(inputs.error(format!("operands must have rank ≥ 1, got {a:?} and {b:?}")));
@@ -61,7 +61,7 @@ fn split_matrix(shape: &[usize]) -> (&[usize], [usize; 2]) {
 }
 
 /// Gemm: `[M, N]` from the (optionally transposed) matrices A and B; C must broadcast to it.
-pub(super) fn gemm(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn gemm(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let Some(options) = inputs.node.op.gemm_options() else {
         return Err(inputs.error("is not a Gemm".into()));
     };
@@ -83,7 +83,7 @@ pub(super) fn gemm(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
 
 /// ReduceSum / ReduceMean / ReduceMax over the axes in input 1 (none: every axis, or no
 /// reduction at all with `noop_with_empty_axes`).
-pub(super) fn reduce(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn reduce(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let Op::Reduce {
         keepdims,
         noop_with_empty_axes,
@@ -103,7 +103,7 @@ pub(super) fn reduce(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
 }
 
 /// ArgMax along `axis`, which is kept as 1 or dropped.
-pub(super) fn arg_max(inputs: &NodeInputs<'_>, axis: i64, keepdims: bool) -> Result<Vec<usize>> {
+pub(crate) fn arg_max(inputs: &NodeInputs<'_>, axis: i64, keepdims: bool) -> Result<Vec<usize>> {
     let mut shape = inputs.shape(0)?.to_vec();
     let axis = normalize_axis("ArgMax", axis, shape.len()).map_err(|e| inputs.at_node(e))?;
     if keepdims {

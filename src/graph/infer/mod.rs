@@ -10,10 +10,10 @@
 //! `Shape → Gather → Unsqueeze → Concat → Reshape` is thereby resolved.
 
 mod inputs;
-mod layout;
-mod math;
-mod rules;
-mod spatial;
+pub(crate) mod layout;
+pub(crate) mod math;
+pub(crate) mod rules;
+pub(crate) mod spatial;
 
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, Op};
@@ -134,7 +134,7 @@ impl<'g> Inference<'g> {
         let (types, values) = {
             let operands = self.operands(node)?;
             let inputs = NodeInputs::new(node, &operands);
-            let types = rules::output_types(&inputs)?;
+            let types = (node.op.family().spec().shape)(&inputs)?;
             if types.len() != node.outputs.len() {
                 return Err(inputs.error(format!(
                     "has {} outputs, the op produces {}",
@@ -212,7 +212,7 @@ pub(crate) fn shape_value(shape: &[usize], start: i64, end: Option<i64>) -> Resu
 }
 
 /// Shape's `[start, end)` resolved against `rank` (`end` may fall below `start`).
-pub(super) fn shape_range(rank: usize, start: i64, end: Option<i64>) -> (usize, usize) {
+pub(crate) fn shape_range(rank: usize, start: i64, end: Option<i64>) -> (usize, usize) {
     let resolve = |bound: i64| {
         let bound = if bound < 0 {
             bound.saturating_add(rank as i64)

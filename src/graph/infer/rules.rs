@@ -1,14 +1,15 @@
-//! The shape and dtype rule of every [`Op`]: [`output_types`] dispatches to the op families
-//! (element-wise and matrix ops in `math`, convolutions, pools and Resize in `spatial`, layout
-//! ops in `layout`), each reading its operands through [`NodeInputs`].
+//! What a shape and dtype rule reads: a node's operands through [`NodeInputs`], whose errors name
+//! the node. The rules themselves are the op families' (`crate::graph::registry`), built on the
+//! shape helpers beside this file (element-wise and matrix ops in `math`, convolutions, pools
+//! and Resize in `spatial`, layout ops in `layout`).
 
-use super::{layout, math, spatial, ValueType};
+use super::ValueType;
 use crate::error::{Error, Result};
-use crate::graph::{Node, Op};
+use crate::graph::Node;
 use crate::tensor::{DType, HostTensor};
 
 /// One present input of a node: its type, and its value when inference knows it.
-pub(super) struct Operand<'a> {
+pub(crate) struct Operand<'a> {
     /// The inferred type.
     pub ty: &'a ValueType,
     /// The value, for initializers and known constants.
@@ -16,7 +17,7 @@ pub(super) struct Operand<'a> {
 }
 
 /// A node with its operands, and accessors whose errors name the node.
-pub(super) struct NodeInputs<'a> {
+pub(crate) struct NodeInputs<'a> {
     /// The node.
     pub node: &'a Node,
     operands: &'a [Option<Operand<'a>>],
@@ -148,84 +149,7 @@ impl<'a> NodeInputs<'a> {
     }
 }
 
-/// The types of `inputs.node`'s outputs, in order.
-pub(super) fn output_types(inputs: &NodeInputs<'_>) -> Result<Vec<ValueType>> {
-    let one = |dtype: DType, shape: Vec<usize>| Ok(vec![ValueType::new(dtype, shape)]);
-    let node = inputs.node;
-    match &node.op {
-        Op::Unary(_)
-        | Op::Clip
-        | Op::Identity
-        | Op::Softmax { .. }
-        | Op::LogSoftmax { .. }
-        | Op::BatchNormalization { .. }
-        | Op::LayerNormalization { .. }
-        | Op::Lrn(_) => one(inputs.dtype(0)?, inputs.shape(0)?.to_vec()),
-        Op::Dropout => {
-            let data = ValueType::new(inputs.dtype(0)?, inputs.shape(0)?.to_vec());
-            let mask = ValueType::new(DType::Bool, data.shape.clone());
-            Ok([data, mask].into_iter().take(node.outputs.len()).collect())
-        }
-        Op::Not => one(DType::Bool, inputs.shape(0)?.to_vec()),
-        Op::Cast { to } => one(*to, inputs.shape(0)?.to_vec()),
-        Op::QuantizeLinear { .. } => {
-            let dtype = inputs.optional(2).map_or(DType::U8, |zero| zero.ty.dtype);
-            one(dtype, inputs.shape(0)?.to_vec())
-        }
-        Op::DequantizeLinear { .. } => one(inputs.dtype(1)?, inputs.shape(0)?.to_vec()),
-        Op::Binary(crate::ops::elementwise::BinaryOp::Pow) => {
-            one(inputs.dtype(0)?, math::broadcast(inputs, 0..2)?)
-        }
-        Op::Binary(_) | Op::Variadic(_) => {
-            let count = inputs.len();
-            one(
-                inputs.same_dtype(0..count)?,
-                math::broadcast(inputs, 0..count)?,
-            )
-        }
-        Op::Compare(_) => {
-            inputs.same_dtype(0..2)?;
-            one(DType::Bool, math::broadcast(inputs, 0..2)?)
-        }
-        Op::Where => one(inputs.same_dtype(1..3)?, math::broadcast(inputs, 0..3)?),
-        Op::MatMul { .. } => one(inputs.same_dtype(0..2)?, math::matmul(inputs)?),
-        Op::MatMulInteger => one(DType::I32, math::matmul(inputs)?),
-        Op::Gemm { .. } => one(inputs.same_dtype(0..3)?, math::gemm(inputs)?),
-        Op::Reduce { .. } => one(inputs.dtype(0)?, math::reduce(inputs)?),
-        Op::ArgMax { axis, keepdims, .. } => {
-            one(DType::I64, math::arg_max(inputs, *axis, *keepdims)?)
-        }
-        Op::Conv(attrs) => one(inputs.dtype(0)?, spatial::conv(inputs, attrs, 1)?),
-        Op::QLinearConv(attrs) => one(inputs.dtype(7)?, spatial::conv(inputs, attrs, 3)?),
-        Op::ConvTranspose(attrs) => one(inputs.dtype(0)?, spatial::conv_transpose(inputs, attrs)?),
-        Op::MaxPool(attrs) | Op::AveragePool(attrs) => {
-            one(inputs.dtype(0)?, spatial::pool(inputs, attrs)?)
-        }
-        Op::GlobalAveragePool | Op::GlobalMaxPool => {
-            one(inputs.dtype(0)?, spatial::global_pool(inputs)?)
-        }
-        Op::Resize(attrs) => one(inputs.dtype(0)?, spatial::resize(inputs, attrs)?),
-        Op::Concat { axis } => {
-            let count = inputs.len();
-            one(inputs.same_dtype(0..count)?, layout::concat(inputs, *axis)?)
-        }
-        Op::Split { axis, num_outputs } => layout::split(inputs, *axis, *num_outputs),
-        Op::Slice => one(inputs.dtype(0)?, layout::slice(inputs)?),
-        Op::Transpose { perm } => one(inputs.dtype(0)?, layout::transpose(inputs, perm)?),
-        Op::Pad { mode } => one(inputs.dtype(0)?, layout::pad(inputs, *mode)?),
-        Op::Reshape { allowzero } => one(inputs.dtype(0)?, layout::reshape(inputs, *allowzero)?),
-        Op::Flatten { axis } => one(inputs.dtype(0)?, layout::flatten(inputs, *axis)?),
-        Op::Squeeze => one(inputs.dtype(0)?, layout::squeeze(inputs)?),
-        Op::Unsqueeze => one(inputs.dtype(0)?, layout::unsqueeze(inputs)?),
-        Op::Expand => one(inputs.dtype(0)?, layout::expand(inputs)?),
-        Op::Gather { axis } => one(inputs.dtype(0)?, layout::gather(inputs, *axis)?),
-        Op::Shape { start, end } => {
-            let (start, end) = super::shape_range(inputs.shape(0)?.len(), *start, *end);
-            one(DType::I64, vec![end.saturating_sub(start)])
-        }
-        Op::ConstantOfShape { value } => {
-            one(value.dtype(), layout::constant_of_shape(inputs, value)?)
-        }
-        Op::Range => one(inputs.same_dtype(0..3)?, layout::range(inputs)?),
-    }
+/// One output of `dtype` and `shape`: what most shape rules return.
+pub(crate) fn one(dtype: DType, shape: Vec<usize>) -> Result<Vec<ValueType>> {
+    Ok(vec![ValueType::new(dtype, shape)])
 }

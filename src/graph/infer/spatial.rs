@@ -13,7 +13,7 @@ use crate::tensor::shape::normalize_axis;
 
 /// Conv or QLinearConv: input 0 is X, `weight_index` the weight; the bias follows the weight
 /// (Conv) or comes last (QLinearConv, input 8).
-pub(super) fn conv(
+pub(crate) fn conv(
     inputs: &NodeInputs<'_>,
     attrs: &ConvAttrs,
     weight_index: usize,
@@ -37,7 +37,7 @@ pub(super) fn conv(
 
 /// ConvTranspose: X `[N, C, H, W]`, weight `[C, M / group, kH, kW]`. The output is the full
 /// transposed output less the pads; negative pads (from `output_shape`) extend it.
-pub(super) fn conv_transpose(
+pub(crate) fn conv_transpose(
     inputs: &NodeInputs<'_>,
     attrs: &ConvTransposeAttrs,
 ) -> Result<Vec<usize>> {
@@ -49,7 +49,7 @@ pub(super) fn conv_transpose(
 }
 
 /// MaxPool / AveragePool over NCHW.
-pub(super) fn pool(inputs: &NodeInputs<'_>, attrs: &PoolAttrs) -> Result<Vec<usize>> {
+pub(crate) fn pool(inputs: &NodeInputs<'_>, attrs: &PoolAttrs) -> Result<Vec<usize>> {
     let x = inputs.shape(0)?;
     require_2d(inputs, x)?;
     let pads = resolve_auto_pads(
@@ -74,7 +74,7 @@ pub(super) fn pool(inputs: &NodeInputs<'_>, attrs: &PoolAttrs) -> Result<Vec<usi
 }
 
 /// GlobalAveragePool / GlobalMaxPool: `[N, C, 1, …]`.
-pub(super) fn global_pool(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
+pub(crate) fn global_pool(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
     let x = inputs.shape(0)?;
     if x.len() < 3 {
         return Err(inputs.error(format!("input must be [N, C, spatial…], got {x:?}")));
@@ -87,7 +87,7 @@ pub(super) fn global_pool(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
 
 /// Resize: the `axes` (all by default) take their extent from `sizes` (input 3) when given, else
 /// from `floor(in · scale)` with `scales` (input 2).
-pub(super) fn resize(inputs: &NodeInputs<'_>, attrs: &ResizeAttrs) -> Result<Vec<usize>> {
+pub(crate) fn resize(inputs: &NodeInputs<'_>, attrs: &ResizeAttrs) -> Result<Vec<usize>> {
     let x = inputs.shape(0)?;
     let axes: Vec<usize> = if attrs.axes.is_empty() {
         (0..x.len()).collect()

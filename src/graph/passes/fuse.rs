@@ -6,7 +6,7 @@ use super::{initializer, remove_flagged, ValueIndex};
 use crate::error::Result;
 use crate::graph::{Graph, Node, Op};
 use crate::ops::elementwise::{BinaryOp, UnaryOp};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 
 /// One sweep's state: the value index, kept current as producers take over outputs, and the
 /// nodes fused away so far (removed together at the end of the sweep, so a sweep is O(n)).
@@ -64,7 +64,8 @@ fn fuse_silu(graph: &mut Graph, index: usize, sweep: &mut Sweep) -> Option<()> {
     let sigmoid_of = |gate: &str, value: &str| {
         let sigmoid = index_of.producer(gate)?;
         let sigmoid_node = &graph.nodes[sigmoid];
-        let is_sigmoid = sigmoid_node.op == Op::Unary(UnaryOp::Activation(Activation::Sigmoid))
+        let is_sigmoid = sigmoid_node.op
+            == Op::Unary(UnaryOp::Activation(PointwiseActivation::Sigmoid))
             && sigmoid_node.input(0) == Some(value)
             && index_of.uses(gate) == 1;
         is_sigmoid.then_some(sigmoid)
@@ -86,13 +87,11 @@ fn fuse_silu(graph: &mut Graph, index: usize, sweep: &mut Sweep) -> Option<()> {
     Some(())
 }
 
-/// The activation an activation node computes: a unary activation other than Identity, or a
-/// Clip whose bounds are absent or one-element initializers.
+/// The activation an activation node computes: a unary activation, or a Clip whose bounds are
+/// absent or one-element initializers (as [`Activation::Clip`]).
 fn activation_of(graph: &Graph, node: &Node) -> Option<Activation> {
     match node.op {
-        Op::Unary(UnaryOp::Activation(activation)) if activation != Activation::Identity => {
-            Some(activation)
-        }
+        Op::Unary(UnaryOp::Activation(activation)) => Some(activation.into()),
         Op::Clip => {
             let bound = |index: usize, absent: f32| match node.input(index) {
                 None => Some(absent),
@@ -190,16 +189,13 @@ mod tests {
 
     #[test]
     fn every_activation_fuses_into_matmul() {
-        let kinds = Activation::ALL
-            .into_iter()
-            .filter(|&kind| !matches!(kind, Activation::Identity | Activation::Clip { .. }));
-        for (seed, kind) in kinds.enumerate() {
+        for (seed, kind) in PointwiseActivation::ALL.into_iter().enumerate() {
             let before = matmul_then(activation(kind), seed as u64);
             let mut after = before.clone();
             assert_eq!(fuse_activations(&mut after).unwrap(), 1, "{kind:?}");
             after.validate().unwrap();
             assert_eq!(after.nodes.len(), 1);
-            assert_eq!(fused_activation(&after), kind);
+            assert_eq!(fused_activation(&after), Activation::from(kind));
             assert_eq!(after.nodes[0].outputs, ["y"]);
             let tolerance = fused_tolerance(z_bound(8, 1.0, 0.0));
             assert_same_outputs(&before, &after, &random_inputs(&before, 20), tolerance);
@@ -249,7 +245,7 @@ mod tests {
     /// x → Conv → z; Sigmoid(z) → s; Mul(`mul_inputs`) → y.
     fn conv_silu(mul_inputs: [&str; 2]) -> Graph {
         let mut rng = SeededRng::new(40);
-        let sigmoid = activation(Activation::Sigmoid);
+        let sigmoid = activation(PointwiseActivation::Sigmoid);
         let mut graph = Graph {
             inputs: vec![f32_input("x", &[1, 2, 5, 5])],
             outputs: vec![output("y")],
@@ -282,7 +278,7 @@ mod tests {
     #[test]
     fn interleaved_silu_blocks_all_fuse() {
         let mut rng = SeededRng::new(45);
-        let sigmoid = || activation(Activation::Sigmoid);
+        let sigmoid = || activation(PointwiseActivation::Sigmoid);
         let mul = || Op::Binary(BinaryOp::Mul);
         // Two branches whose nodes interleave, as exporters order parallel detection heads.
         let mut before = Graph {
@@ -316,7 +312,7 @@ mod tests {
 
     #[test]
     fn shared_or_output_values_and_taken_epilogues_block_fusion() {
-        let mut output_z = matmul_then(activation(Activation::Relu), 50);
+        let mut output_z = matmul_then(activation(PointwiseActivation::Relu), 50);
         output_z.outputs.push(output("z"));
         assert_eq!(fuse_activations(&mut output_z).unwrap(), 0);
         let mut shared_gate = conv_silu(["z", "s"]);

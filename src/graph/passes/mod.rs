@@ -206,7 +206,7 @@ mod tests {
     };
     use crate::graph::Op;
     use crate::ops::elementwise::{BinaryOp, UnaryOp};
-    use crate::ops::Activation;
+    use crate::ops::{Activation, PointwiseActivation};
 
     /// A YOLO-style block: Identity → Conv → BatchNormalization → x·Sigmoid(x) → flattened by a
     /// Shape subgraph → Dropout → y, plus a dead Neg.
@@ -220,7 +220,12 @@ mod tests {
                 node("id", Op::Identity, &["x"], &["x1"]),
                 node("conv", Op::Conv(conv3x3()), &["x1", "w", "b"], &["c"]),
                 node("bn", bn, &["c", "gamma", "beta", "mean", "var"], &["n"]),
-                node("sigmoid", activation(Activation::Sigmoid), &["n"], &["s"]),
+                node(
+                    "sigmoid",
+                    activation(PointwiseActivation::Sigmoid),
+                    &["n"],
+                    &["s"],
+                ),
                 node("mul", Op::Binary(BinaryOp::Mul), &["n", "s"], &["a"]),
                 node(
                     "shape",

@@ -6,7 +6,7 @@ use crate::graph::eval::eval_node;
 use crate::graph::{ConvAttrs, Dim, Graph, Node, Op, ValueInfo};
 use crate::ops::elementwise::UnaryOp;
 use crate::ops::matmul::reference::F32_UNIT_ROUNDOFF;
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::HostTensor;
 use std::collections::HashMap;
 
@@ -44,7 +44,7 @@ pub fn unary(op: UnaryOp) -> Op {
 }
 
 /// An activation op.
-pub fn activation(activation: Activation) -> Op {
+pub fn activation(activation: PointwiseActivation) -> Op {
     Op::Unary(UnaryOp::Activation(activation))
 }
 

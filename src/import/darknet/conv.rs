@@ -7,7 +7,7 @@ use super::{BATCH_NORM_EPSILON, LEAKY_SLOPE};
 use crate::error::Result;
 use crate::graph::{ConvAttrs, Op};
 use crate::ops::elementwise::{BinaryOp, UnaryOp};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::HostTensor;
 
 /// The activations kiln imports, by darknet's names.
@@ -190,28 +190,34 @@ impl Builder<'_> {
         Ok(match activation {
             DarknetActivation::Linear => value,
             DarknetActivation::Leaky => {
-                let leaky = unary(Activation::LeakyRelu { alpha: LEAKY_SLOPE });
+                let leaky = unary(PointwiseActivation::LeakyRelu { alpha: LEAKY_SLOPE });
                 self.node(node, leaky, vec![value])
             }
-            DarknetActivation::Logistic => self.node(node, unary(Activation::Sigmoid), vec![value]),
-            DarknetActivation::Relu => self.node(node, unary(Activation::Relu), vec![value]),
-            DarknetActivation::Tanh => self.node(node, unary(Activation::Tanh), vec![value]),
+            DarknetActivation::Logistic => {
+                self.node(node, unary(PointwiseActivation::Sigmoid), vec![value])
+            }
+            DarknetActivation::Relu => {
+                self.node(node, unary(PointwiseActivation::Relu), vec![value])
+            }
+            DarknetActivation::Tanh => {
+                self.node(node, unary(PointwiseActivation::Tanh), vec![value])
+            }
             DarknetActivation::Relu6 => {
                 let low = self.constant(format!("{node}.min"), scalar(0.0)?);
                 let high = self.constant(format!("{node}.max"), scalar(6.0)?);
                 self.node(node, Op::Clip, vec![value, low, high])
             }
             DarknetActivation::Swish => {
-                let sigmoid = unary(Activation::Sigmoid);
+                let sigmoid = unary(PointwiseActivation::Sigmoid);
                 let gate = self.node(format!("{node}.sigmoid"), sigmoid, vec![value.clone()]);
                 self.node(node, mul, vec![value, gate])
             }
             DarknetActivation::Mish => {
-                let softplus = unary(Activation::Softplus);
+                let softplus = unary(PointwiseActivation::Softplus);
                 let softplus = self.node(format!("{node}.softplus"), softplus, vec![value.clone()]);
                 let gate = self.node(
                     format!("{node}.tanh"),
-                    unary(Activation::Tanh),
+                    unary(PointwiseActivation::Tanh),
                     vec![softplus],
                 );
                 self.node(node, mul, vec![value, gate])

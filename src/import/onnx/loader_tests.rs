@@ -7,7 +7,6 @@ use super::testing::{f32_tensor, float, int, ints, model, node, parse, parse_err
 use super::{load_onnx, parse_onnx, parse_tensor_proto};
 use crate::error::Error;
 use crate::graph::{AutoPad, Dim, Op};
-use crate::ops::Activation;
 use crate::tensor::DType;
 use prost::Message;
 
@@ -428,7 +427,7 @@ fn activations_carry_their_attributes() {
     assert_eq!(
         graph.nodes[0].op,
         Op::Unary(crate::ops::elementwise::UnaryOp::Activation(
-            Activation::LeakyRelu { alpha: 0.25 }
+            crate::ops::PointwiseActivation::LeakyRelu { alpha: 0.25 }
         ))
     );
 }

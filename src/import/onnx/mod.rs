@@ -32,9 +32,13 @@ mod legacy_opset_tests;
 mod loader_tests;
 mod names;
 #[cfg(test)]
+mod one_form_tests;
+#[cfg(test)]
 mod opset_tests;
 pub mod proto;
 mod reader;
+#[cfg(test)]
+mod registry_tests;
 mod tensor;
 #[cfg(test)]
 mod testing;

@@ -19,7 +19,7 @@ pub use binary::{binary, max, min, reference_binary, reference_variadic, BinaryO
 pub use broadcast::{broadcast_output_shape, MAX_RANK};
 pub(crate) use broadcast::{broadcast_params, reference_offset};
 pub use select::{reference_select, select};
-pub use unary::{activation, clip, reference_unary, unary, UnaryOp};
+pub use unary::{activation, clip, reference_activation, reference_unary, unary, UnaryOp};
 
 use crate::device::ShaderProgram;
 

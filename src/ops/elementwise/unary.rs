@@ -1,11 +1,12 @@
-//! One-input element-wise ops: Sqrt, Exp, Log, Neg, Abs and every activation as a standalone op
-//! (Clip included), on f32 tensors of any shape.
+//! One-input element-wise ops: Sqrt, Exp, Log, Neg, Abs and every standalone activation, on f32
+//! tensors of any shape; [`activation`] and [`clip`] launch the same kernel for any [`Activation`]
+//! (Clip included, its bounds as pipeline constants).
 
 use crate::device::Gpu;
 use crate::error::Result;
 use crate::ops::elementwise::broadcast::{broadcast_params, launch_elementwise};
 use crate::ops::elementwise::{ElementwiseReference, ELEMENTWISE_UNARY, ULP};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::{DType, GpuTensor};
 
 /// A one-input element-wise op.
@@ -22,12 +23,13 @@ pub enum UnaryOp {
     /// `|x|` (clears the sign bit, exact).
     Abs,
     /// An activation (ONNX Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Gelu, Softplus,
-    /// Clip, and SiLU as the fused form of `x·Sigmoid(x)`).
-    Activation(Activation),
+    /// and SiLU as the fused form of `x·Sigmoid(x)`); never Identity or Clip, which are their own
+    /// ops.
+    Activation(PointwiseActivation),
 }
 
 impl UnaryOp {
-    /// The elementary ops (activations are listed in [`Activation::ALL`]).
+    /// The elementary ops (activations are listed in [`PointwiseActivation::ALL`]).
     pub const ELEMENTARY: [UnaryOp; 5] = [
         UnaryOp::Sqrt,
         UnaryOp::Exp,
@@ -39,7 +41,7 @@ impl UnaryOp {
     /// The code `elementwise_unary.wgsl` switches on (0: the activation).
     pub fn code(self) -> u32 {
         match self {
-            UnaryOp::Activation(_) => 0,
+            UnaryOp::Activation(_) => ACTIVATION_CODE,
             UnaryOp::Sqrt => 1,
             UnaryOp::Exp => 2,
             UnaryOp::Log => 3,
@@ -56,7 +58,7 @@ impl UnaryOp {
             UnaryOp::Log => x.ln(),
             UnaryOp::Neg => -x,
             UnaryOp::Abs => x.abs(),
-            UnaryOp::Activation(activation) => activation.reference(x),
+            UnaryOp::Activation(activation) => Activation::from(activation).reference(x),
         }
     }
 
@@ -74,20 +76,41 @@ impl UnaryOp {
             UnaryOp::Log if (0.5..=2.0).contains(&x) => 2f64.powi(-21),
             UnaryOp::Log => 3.0 * ULP * y.abs(),
             UnaryOp::Neg | UnaryOp::Abs => 0.0,
-            UnaryOp::Activation(activation) => activation.error_bound(x, 0.0, y),
+            UnaryOp::Activation(activation) => Activation::from(activation).error_bound(x, 0.0, y),
         }
     }
 }
 
 /// The reference of `op` on every element of `x` (of `shape`).
 pub fn reference_unary(op: UnaryOp, x: &[f32], shape: &[usize]) -> ElementwiseReference {
-    let output: Vec<f64> = x.iter().map(|&v| op.reference(f64::from(v))).collect();
+    reference_pointwise(x, shape, |v| op.reference(v), |v, y| op.error_bound(v, y))
+}
+
+/// The reference of [`activation`] (any [`Activation`], Identity and Clip included) on every
+/// element of `x` (of `shape`).
+pub fn reference_activation(
+    activation: Activation,
+    x: &[f32],
+    shape: &[usize],
+) -> ElementwiseReference {
+    let bound = |v, y| activation.error_bound(v, 0.0, y);
+    reference_pointwise(x, shape, |v| activation.reference(v), bound)
+}
+
+/// `value` of every element of `x`, each with `error_bound(x, y)` (0 where y is not finite).
+fn reference_pointwise(
+    x: &[f32],
+    shape: &[usize],
+    value: impl Fn(f64) -> f64,
+    error_bound: impl Fn(f64, f64) -> f64,
+) -> ElementwiseReference {
+    let output: Vec<f64> = x.iter().map(|&v| value(f64::from(v))).collect();
     let error_bound = x
         .iter()
         .zip(&output)
         .map(|(&v, &y)| {
             if y.is_finite() {
-                op.error_bound(f64::from(v), y)
+                error_bound(f64::from(v), y)
             } else {
                 0.0
             }
@@ -113,15 +136,20 @@ pub fn reference_unary(op: UnaryOp, x: &[f32], shape: &[usize]) -> ElementwiseRe
 /// # Ok(()) }
 /// ```
 pub fn unary(gpu: &Gpu, op: UnaryOp, x: &GpuTensor) -> Result<GpuTensor> {
+    let activation = match op {
+        UnaryOp::Activation(activation) => Activation::from(activation),
+        _ => Activation::Identity,
+    };
+    launch_unary(gpu, op.code(), activation, x)
+}
+
+/// Launches `elementwise_unary.wgsl` with op code `code` (0: `activation`) over `x`.
+fn launch_unary(gpu: &Gpu, code: u32, activation: Activation, x: &GpuTensor) -> Result<GpuTensor> {
     x.expect_dtype("unary element-wise op", DType::F32)?;
     let output = GpuTensor::uninit(gpu, x.shape(), DType::F32)?;
     let params = broadcast_params(x.shape(), &[x.shape()])?;
-    let activation = match op {
-        UnaryOp::Activation(activation) => activation,
-        _ => Activation::Identity,
-    };
     let mut constants = activation.override_constants().to_vec();
-    constants.push(("UNARY_OP", f64::from(op.code())));
+    constants.push(("UNARY_OP", f64::from(code)));
     launch_elementwise(
         gpu,
         &ELEMENTWISE_UNARY,
@@ -133,10 +161,14 @@ pub fn unary(gpu: &Gpu, op: UnaryOp, x: &GpuTensor) -> Result<GpuTensor> {
     Ok(output)
 }
 
-/// `activation(x)` element-wise on the GPU (the standalone form of the fused epilogues).
+/// `activation(x)` element-wise on the GPU (the standalone form of the fused epilogues, any
+/// [`Activation`], Identity and Clip included).
 pub fn activation(gpu: &Gpu, activation: Activation, x: &GpuTensor) -> Result<GpuTensor> {
-    unary(gpu, UnaryOp::Activation(activation), x)
+    launch_unary(gpu, ACTIVATION_CODE, activation, x)
 }
+
+/// The `UNARY_OP` code that selects the activation in `elementwise_unary.wgsl`.
+const ACTIVATION_CODE: u32 = 0;
 
 /// ONNX Clip with optional scalar bounds: a missing bound is f32's lowest or largest finite value,
 /// as ONNX specifies, so `Clip(+inf)` with no upper bound is `f32::MAX`.
@@ -145,7 +177,7 @@ pub fn clip(gpu: &Gpu, x: &GpuTensor, min: Option<f32>, max: Option<f32>) -> Res
         min: min.unwrap_or(f32::MIN),
         max: max.unwrap_or(f32::MAX),
     };
-    unary(gpu, UnaryOp::Activation(bounds), x)
+    activation(gpu, bounds, x)
 }
 
 #[cfg(test)]

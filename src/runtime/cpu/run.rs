@@ -111,7 +111,7 @@ mod tests {
     use crate::ops::gemm::{reference_gemm, GemmOptions};
     use crate::ops::pooling::{reference_pool2d, Pool2dOptions, PoolKind};
     use crate::ops::softmax::reference_softmax;
-    use crate::ops::Activation;
+    use crate::ops::{Activation, PointwiseActivation};
     use crate::tensor::DType;
 
     fn node(name: &str, op: Op, inputs: &[&str], outputs: &[&str]) -> Node {
@@ -183,7 +183,7 @@ mod tests {
             trans_b: false,
             activation: Activation::Identity,
         };
-        let relu = Op::Unary(UnaryOp::Activation(Activation::Relu));
+        let relu = Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu));
         let softmax = Op::Softmax {
             axis: -1,
             coerce_2d: false,

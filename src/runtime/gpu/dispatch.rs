@@ -1,6 +1,7 @@
 //! The GPU lowering of every [`Op`]: one exhaustive match, so a new variant does not compile until
-//! it names its launcher here or joins [`FOLDED_ONLY`]'s arm, the explicit list of ops that have no
-//! GPU kernel.
+//! it names its launcher here or joins the arm of [`NO_GPU_KERNEL`], the explicit list of ops
+//! that have no GPU kernel. This is the GPU facet of the op registry
+//! ([`crate::graph::registry`]), which cannot point at launchers from below `runtime`.
 
 use crate::error::Result;
 use crate::graph::Op;
@@ -13,6 +14,9 @@ use crate::tensor::{DType, GpuTensor};
 /// inputs that depend only on shapes and initializers, so the passes fold them into constants.
 const FOLDED_ONLY: &str = "has no GPU kernel; it must be folded into a constant by \
      the passes, which happens when it depends only on initializers and input shapes";
+
+/// The ops (by ONNX name) that have no GPU kernel: [`lower`] answers them with [`FOLDED_ONLY`].
+pub(crate) const NO_GPU_KERNEL: [&str; 4] = ["MatMulInteger", "Shape", "ConstantOfShape", "Range"];
 
 /// Records the launches of `args.node`'s op and returns its outputs.
 pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
@@ -72,8 +76,12 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         | Op::Identity
         | Op::Dropout => layout::relabel(args),
         Op::Gather { axis } => convert::gather(args, *axis),
-        Op::MatMulInteger | Op::Shape { .. } | Op::ConstantOfShape { .. } | Op::Range => {
-            Err(args.unsupported(format!("{} {FOLDED_ONLY}", args.node.op.name())))
+        op @ (Op::MatMulInteger | Op::Shape { .. } | Op::ConstantOfShape { .. } | Op::Range) => {
+            let listed = NO_GPU_KERNEL.join(", ");
+            Err(args.unsupported(format!(
+                "{} {FOLDED_ONLY} (ops without one: {listed})",
+                op.name()
+            )))
         }
     })
 }

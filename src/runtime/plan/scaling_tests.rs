@@ -8,7 +8,7 @@ use super::{Backend, Plan};
 use crate::graph::infer::infer_types;
 use crate::graph::{passes, Dim, Graph, Node, Op, ValueInfo};
 use crate::ops::elementwise::UnaryOp;
-use crate::ops::Activation;
+use crate::ops::PointwiseActivation;
 use crate::tensor::DType;
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ fn chain(length: usize, op: &Op) -> Graph {
 }
 
 fn relu() -> Op {
-    Op::Unary(UnaryOp::Activation(Activation::Relu))
+    Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu))
 }
 
 /// The fastest of `tries` plans of `graph`, in seconds.

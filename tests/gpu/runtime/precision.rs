@@ -6,7 +6,7 @@ use kiln::check::{compare, SeededRng};
 use kiln::device::Gpu;
 use kiln::graph::{AutoPad, Graph, Op};
 use kiln::ops::elementwise::UnaryOp;
-use kiln::ops::Activation;
+use kiln::ops::{Activation, PointwiseActivation};
 use kiln::runtime::{Backend, Plan};
 use kiln::tensor::{DType, HostTensor, TensorData};
 
@@ -39,7 +39,7 @@ fn f16_conv_relu_pool_matches_the_cpu_backend() {
         let widened = b.graph.initializers[name].clone();
         b.constant(name, halves(&widened));
     }
-    let relu = Op::Unary(UnaryOp::Activation(Activation::Relu));
+    let relu = Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu));
     b.node(
         "conv",
         conv(3, 1, 1, AutoPad::NotSet),

@@ -3,7 +3,7 @@
 //! initializer's rank, else any list the node gives; when none of these tells, the lists stay
 //! empty and the backends default them from the input.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::{AutoPad, ConvAttrs, ConvTransposeAttrs, Op, PoolAttrs};
 use crate::import::onnx::attributes::Attributes;
@@ -152,4 +152,22 @@ fn auto_pad(attrs: &Attributes) -> Result<AutoPad> {
             format!("is '{value}'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID"),
         )),
     }
+}
+
+/// The convolution family's converter of `op_type`.
+pub(super) fn conv_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Conv" => conv,
+        "ConvTranspose" => conv_transpose,
+        _ => return None,
+    })
+}
+
+/// The pooling family's converter of `op_type`.
+pub(super) fn pool_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "MaxPool" | "AveragePool" => pool,
+        "GlobalAveragePool" | "GlobalMaxPool" => global_pool,
+        _ => return None,
+    })
 }

@@ -2,13 +2,13 @@
 //! Not, Where, Cast and Clip (whose opset < 11 `min`/`max` attributes become inputs); binary ops
 //! and comparisons of opset 6 broadcast as [`super::legacy`] aligns them.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::{CompareOp, Op};
 use crate::import::onnx::proto::data_type;
 use crate::import::onnx::tensor::dtype_from_code;
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
-use crate::ops::Activation;
+use crate::ops::PointwiseActivation;
 use crate::tensor::HostTensor;
 
 /// Sqrt, Exp, Log, Neg, Abs and the activations.
@@ -22,15 +22,15 @@ pub(super) fn unary(ctx: &mut NodeContext) -> Result<Op> {
         "Log" => UnaryOp::Log,
         "Neg" => UnaryOp::Neg,
         "Abs" => UnaryOp::Abs,
-        "Relu" => activation(Activation::Relu),
-        "Sigmoid" => activation(Activation::Sigmoid),
-        "Tanh" => activation(Activation::Tanh),
-        "HardSwish" => activation(Activation::HardSwish),
-        "Softplus" => activation(Activation::Softplus),
-        "LeakyRelu" => activation(Activation::LeakyRelu {
+        "Relu" => activation(PointwiseActivation::Relu),
+        "Sigmoid" => activation(PointwiseActivation::Sigmoid),
+        "Tanh" => activation(PointwiseActivation::Tanh),
+        "HardSwish" => activation(PointwiseActivation::HardSwish),
+        "Softplus" => activation(PointwiseActivation::Softplus),
+        "LeakyRelu" => activation(PointwiseActivation::LeakyRelu {
             alpha: attrs.float_or("alpha", 0.01)?,
         }),
-        "HardSigmoid" => activation(Activation::HardSigmoid {
+        "HardSigmoid" => activation(PointwiseActivation::HardSigmoid {
             alpha: attrs.float_or("alpha", 0.2)?,
             beta: attrs.float_or("beta", 0.5)?,
         }),
@@ -42,7 +42,7 @@ pub(super) fn unary(ctx: &mut NodeContext) -> Result<Op> {
                     format!("is '{approximate}'; kiln computes the exact (erf) GELU only"),
                 ));
             }
-            activation(Activation::Gelu)
+            activation(PointwiseActivation::Gelu)
         }
     };
     Ok(Op::Unary(unary))
@@ -139,4 +139,27 @@ pub(super) fn clip(ctx: &mut NodeContext) -> Result<Op> {
         }
     }
     Ok(Op::Clip)
+}
+
+/// The element-wise family's converter of `op_type` (the family's list is the registry's).
+pub(super) fn elementwise_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" => binary,
+        "Min" | "Max" | "Sum" => variadic,
+        "Clip" => clip,
+        "Abs" | "Exp" | "Log" | "Neg" | "Sqrt" | "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" => unary,
+        "HardSigmoid" | "HardSwish" | "Gelu" | "Softplus" => unary,
+        _ => return None,
+    })
+}
+
+/// The logic and conversion family's converter of `op_type`.
+pub(super) fn convert_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Equal" | "Less" | "LessOrEqual" | "Greater" | "GreaterOrEqual" => compare,
+        "Not" => not,
+        "Where" => select,
+        "Cast" => cast,
+        _ => return None,
+    })
 }

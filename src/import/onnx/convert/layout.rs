@@ -2,7 +2,7 @@
 //! Unsqueeze, Expand, Gather, Shape, ConstantOfShape, Range, Identity, Dropout. Attributes older
 //! opsets used for Slice, Pad, Split, Squeeze and Unsqueeze become i64 (or f32) inputs.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::layout::PadMode;
@@ -233,4 +233,34 @@ pub(super) fn dropout(ctx: &mut NodeContext) -> Result<Op> {
         }
     }
     Ok(Op::Dropout)
+}
+
+/// The layout family's converter of `op_type`.
+pub(super) fn layout_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Concat" => concat,
+        "Split" => split,
+        "Slice" => slice,
+        "Transpose" => transpose,
+        "Pad" => pad,
+        "Reshape" => reshape,
+        "Flatten" => flatten,
+        "Squeeze" => squeeze,
+        "Unsqueeze" => unsqueeze,
+        "Expand" => expand,
+        _ => return None,
+    })
+}
+
+/// The indexing family's converter of `op_type`.
+pub(super) fn indexing_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Gather" => gather,
+        "Shape" => shape,
+        "ConstantOfShape" => constant_of_shape,
+        "Range" => range,
+        "Identity" => identity,
+        "Dropout" => dropout,
+        _ => return None,
+    })
 }

@@ -1,6 +1,6 @@
 //! Products and quantization: MatMul, Gemm, MatMulInteger, QuantizeLinear, DequantizeLinear.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::Op;
 use crate::import::onnx::proto::data_type;
@@ -89,4 +89,24 @@ fn reject_non_f32(ctx: &NodeContext, attr: &str) -> Result<()> {
             format!("is {code}; kiln computes quantization in FLOAT"),
         )),
     }
+}
+
+/// The matrix-product family's converter of `op_type`.
+pub(super) fn matmul_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "MatMul" => matmul,
+        "Gemm" => gemm,
+        "MatMulInteger" => matmul_integer,
+        _ => return None,
+    })
+}
+
+/// The quantization family's converter of `op_type` (QLinearConv reads conv attributes).
+pub(super) fn quantize_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "QuantizeLinear" => quantize,
+        "DequantizeLinear" => dequantize,
+        "QLinearConv" => super::conv::qlinear_conv,
+        _ => return None,
+    })
 }

@@ -1,7 +1,9 @@
 //! ONNX nodes to kiln [`Op`]s, one converter per op family, each filling ONNX's defaults and
 //! normalising every opset to the single form [`Op`] documents (old-opset attributes become
-//! synthesised initializer inputs). The table below is the whole op set: anything else is an
-//! [`Error::Unsupported`] naming the node and the opset.
+//! synthesised initializer inputs). Which op types exist, from which opset and with which outputs
+//! is the op registry's ([`crate::graph::registry`]); [`converter`] names each family's converters
+//! by an exhaustive match over [`Family`]. Anything else is an [`Error::Unsupported`] naming the
+//! node and the opset.
 
 mod context;
 mod conv;
@@ -15,184 +17,40 @@ mod resize;
 pub(crate) use context::{ModelState, NodeContext};
 
 use crate::error::{Error, Result};
+use crate::graph::registry::{self, Family, OnnxOutputs};
 use crate::graph::{Node, Op};
 use crate::import::onnx::proto::NodeProto;
+use std::sync::LazyLock;
 
-/// The ONNX op types (domain `ai.onnx`) the importer converts, `Constant` included (it becomes
-/// an initializer).
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Abs",
-    "Add",
-    "ArgMax",
-    "AveragePool",
-    "BatchNormalization",
-    "Cast",
-    "Clip",
-    "Concat",
-    "Constant",
-    "ConstantOfShape",
-    "Conv",
-    "ConvTranspose",
-    "DequantizeLinear",
-    "Div",
-    "Dropout",
-    "Equal",
-    "Exp",
-    "Expand",
-    "Flatten",
-    "Gather",
-    "Gelu",
-    "Gemm",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "Greater",
-    "GreaterOrEqual",
-    "HardSigmoid",
-    "HardSwish",
-    "Identity",
-    "LayerNormalization",
-    "LeakyRelu",
-    "Less",
-    "LessOrEqual",
-    "LRN",
-    "Log",
-    "LogSoftmax",
-    "MatMul",
-    "MatMulInteger",
-    "Max",
-    "MaxPool",
-    "Min",
-    "Mul",
-    "Neg",
-    "Not",
-    "Pad",
-    "Pow",
-    "QLinearConv",
-    "QuantizeLinear",
-    "Range",
-    "ReduceMax",
-    "ReduceMean",
-    "ReduceSum",
-    "Relu",
-    "Reshape",
-    "Resize",
-    "Shape",
-    "Sigmoid",
-    "Slice",
-    "Softmax",
-    "Softplus",
-    "Split",
-    "Sqrt",
-    "Squeeze",
-    "Sub",
-    "Sum",
-    "Tanh",
-    "Transpose",
-    "Unsqueeze",
-    "Upsample",
-    "Where",
-];
-
-/// Which outputs an op has: the ones kiln computes, and how many ONNX allows.
-#[derive(Clone, Copy)]
-enum Outputs {
-    /// Exactly one.
-    One,
-    /// One computed, up to this many declared (the rest must be unread).
-    FirstOf(usize),
-    /// Any number, all computed (Split).
-    All,
-}
+/// The ONNX op types (domain `ai.onnx`) the importer converts, sorted: every op type of the
+/// registry, and `Constant` (which becomes an initializer).
+pub static SUPPORTED_OPS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut op_types: Vec<&'static str> = registry::onnx_op_types().collect();
+    op_types.push("Constant");
+    op_types.sort_unstable();
+    op_types
+});
 
 type Converter = fn(&mut NodeContext) -> Result<Op>;
 
-/// `(op type, first opset that defines it, outputs, converter)`.
-const CONVERTERS: &[(&str, i64, Outputs, Converter)] = &[
-    ("Abs", 1, Outputs::One, elementwise::unary),
-    ("Exp", 1, Outputs::One, elementwise::unary),
-    ("Log", 1, Outputs::One, elementwise::unary),
-    ("Neg", 1, Outputs::One, elementwise::unary),
-    ("Sqrt", 1, Outputs::One, elementwise::unary),
-    ("Relu", 1, Outputs::One, elementwise::unary),
-    ("LeakyRelu", 1, Outputs::One, elementwise::unary),
-    ("Sigmoid", 1, Outputs::One, elementwise::unary),
-    ("Tanh", 1, Outputs::One, elementwise::unary),
-    ("HardSigmoid", 1, Outputs::One, elementwise::unary),
-    ("HardSwish", 14, Outputs::One, elementwise::unary),
-    ("Gelu", 20, Outputs::One, elementwise::unary),
-    ("Softplus", 1, Outputs::One, elementwise::unary),
-    ("Add", 1, Outputs::One, elementwise::binary),
-    ("Sub", 1, Outputs::One, elementwise::binary),
-    ("Mul", 1, Outputs::One, elementwise::binary),
-    ("Div", 1, Outputs::One, elementwise::binary),
-    ("Pow", 1, Outputs::One, elementwise::binary),
-    ("Min", 1, Outputs::One, elementwise::variadic),
-    ("Max", 1, Outputs::One, elementwise::variadic),
-    ("Sum", 1, Outputs::One, elementwise::variadic),
-    ("Equal", 1, Outputs::One, elementwise::compare),
-    ("Less", 1, Outputs::One, elementwise::compare),
-    ("LessOrEqual", 12, Outputs::One, elementwise::compare),
-    ("Greater", 1, Outputs::One, elementwise::compare),
-    ("GreaterOrEqual", 12, Outputs::One, elementwise::compare),
-    ("Not", 1, Outputs::One, elementwise::not),
-    ("Where", 9, Outputs::One, elementwise::select),
-    ("Cast", 1, Outputs::One, elementwise::cast),
-    ("Clip", 1, Outputs::One, elementwise::clip),
-    ("MatMul", 1, Outputs::One, linear::matmul),
-    ("Gemm", 1, Outputs::One, linear::gemm),
-    ("MatMulInteger", 10, Outputs::One, linear::matmul_integer),
-    ("QuantizeLinear", 10, Outputs::One, linear::quantize),
-    ("DequantizeLinear", 10, Outputs::One, linear::dequantize),
-    ("Conv", 1, Outputs::One, conv::conv),
-    ("ConvTranspose", 1, Outputs::One, conv::conv_transpose),
-    ("QLinearConv", 10, Outputs::One, conv::qlinear_conv),
-    ("MaxPool", 1, Outputs::FirstOf(2), conv::pool),
-    ("AveragePool", 1, Outputs::One, conv::pool),
-    ("GlobalAveragePool", 1, Outputs::One, conv::global_pool),
-    ("GlobalMaxPool", 1, Outputs::One, conv::global_pool),
-    (
-        "BatchNormalization",
-        1,
-        Outputs::FirstOf(5),
-        reduce::batch_norm,
-    ),
-    (
-        "LayerNormalization",
-        17,
-        Outputs::FirstOf(3),
-        reduce::layer_norm,
-    ),
-    ("LRN", 1, Outputs::One, reduce::lrn),
-    ("Softmax", 1, Outputs::One, reduce::softmax),
-    ("LogSoftmax", 1, Outputs::One, reduce::softmax),
-    ("ReduceSum", 1, Outputs::One, reduce::reduce),
-    ("ReduceMean", 1, Outputs::One, reduce::reduce),
-    ("ReduceMax", 1, Outputs::One, reduce::reduce),
-    ("ArgMax", 1, Outputs::One, reduce::arg_max),
-    ("Resize", 10, Outputs::One, resize::resize),
-    ("Upsample", 7, Outputs::One, resize::upsample),
-    ("Concat", 1, Outputs::One, layout::concat),
-    ("Split", 1, Outputs::All, layout::split),
-    ("Slice", 1, Outputs::One, layout::slice),
-    ("Transpose", 1, Outputs::One, layout::transpose),
-    ("Pad", 1, Outputs::One, layout::pad),
-    ("Reshape", 5, Outputs::One, layout::reshape),
-    ("Flatten", 1, Outputs::One, layout::flatten),
-    ("Squeeze", 1, Outputs::One, layout::squeeze),
-    ("Unsqueeze", 1, Outputs::One, layout::unsqueeze),
-    ("Expand", 8, Outputs::One, layout::expand),
-    ("Gather", 1, Outputs::One, layout::gather),
-    ("Shape", 1, Outputs::One, layout::shape),
-    (
-        "ConstantOfShape",
-        9,
-        Outputs::One,
-        layout::constant_of_shape,
-    ),
-    ("Range", 11, Outputs::One, layout::range),
-    ("Identity", 1, Outputs::One, layout::identity),
-    ("Dropout", 1, Outputs::FirstOf(2), layout::dropout),
-];
+/// The converter of `op_type`, which the registry places in `family`: each family's import file
+/// maps its op types to converters, so adding an op to a family touches that file only; `None`
+/// when the family lists an op type its file does not convert (a test keeps that from happening).
+fn converter(family: Family, op_type: &str) -> Option<Converter> {
+    match family {
+        Family::Elementwise => elementwise::elementwise_family(op_type),
+        Family::Convert => elementwise::convert_family(op_type),
+        Family::Matmul => linear::matmul_family(op_type),
+        Family::Conv => conv::conv_family(op_type),
+        Family::Quantize => linear::quantize_family(op_type),
+        Family::Pool => conv::pool_family(op_type),
+        Family::Normalization => reduce::normalization_family(op_type),
+        Family::Reduce => reduce::reduce_family(op_type),
+        Family::Resize => resize::resize_family(op_type),
+        Family::Layout => layout::layout_family(op_type),
+        Family::Indexing => layout::indexing_family(op_type),
+    }
+}
 
 /// Converts one node of the default domain (`Constant` is handled by the caller).
 pub(crate) fn convert_node(
@@ -202,10 +60,9 @@ pub(crate) fn convert_node(
 ) -> Result<Node> {
     let opset = state.opset;
     let mut context = NodeContext::new(proto, name, state)?;
-    let Some(&(_, since, outputs, converter)) = CONVERTERS
-        .iter()
-        .find(|(op_type, ..)| *op_type == proto.op_type)
-    else {
+    let registered = registry::onnx_op(&proto.op_type)
+        .and_then(|(family, entry)| Some((entry, converter(family, &proto.op_type)?)));
+    let Some((entry, converter)) = registered else {
         return Err(Error::Unsupported {
             location: context.location().to_string(),
             detail: format!(
@@ -214,16 +71,17 @@ pub(crate) fn convert_node(
             ),
         });
     };
+    let since = entry.since_opset;
     if opset < since {
         return Err(context.invalid(format!(
             "op {} is defined from opset {since}, but the model imports opset {opset}",
             proto.op_type
         )));
     }
-    match outputs {
-        Outputs::One => context.expect_outputs(1, 1)?,
-        Outputs::FirstOf(max) => context.expect_outputs(1, max)?,
-        Outputs::All => {
+    match entry.outputs {
+        OnnxOutputs::One => context.expect_outputs(1, 1)?,
+        OnnxOutputs::FirstOf(max) => context.expect_outputs(1, max)?,
+        OnnxOutputs::All => {
             let count = context.output_count();
             context.expect_outputs(count.max(1), count)?;
         }
@@ -237,12 +95,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_table_and_the_public_list_name_the_same_ops() {
-        let mut converted: Vec<&str> = CONVERTERS.iter().map(|(op_type, ..)| *op_type).collect();
-        converted.push("Constant");
-        converted.sort_unstable();
-        let mut listed = SUPPORTED_OPS.to_vec();
-        listed.sort_unstable();
-        assert_eq!(converted, listed);
+    fn every_registered_op_type_has_a_converter() {
+        for family in Family::ALL {
+            for entry in family.spec().onnx {
+                let found = converter(family, entry.op_type).is_some();
+                assert!(found, "{} ({family:?}) has no converter", entry.op_type);
+            }
+        }
+        assert!(converter(Family::Layout, "Gather").is_none());
+    }
+
+    #[test]
+    fn the_public_list_is_the_registry_and_constant() {
+        assert!(SUPPORTED_OPS.contains(&"Constant"));
+        assert!(SUPPORTED_OPS.contains(&"LRN") && SUPPORTED_OPS.contains(&"Upsample"));
+        assert_eq!(SUPPORTED_OPS.len(), registry::onnx_op_types().count() + 1);
+        assert!(SUPPORTED_OPS.windows(2).all(|pair| pair[0] < pair[1]));
     }
 }

@@ -3,7 +3,7 @@
 //! 2-D coercion, axis 1 by default), BatchNormalization and LayerNormalization (inference only),
 //! LRN.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::normalization::LrnAttrs;
@@ -92,4 +92,24 @@ pub(super) fn lrn(ctx: &mut NodeContext) -> Result<Op> {
         beta: ctx.attrs.float_or("beta", 0.75)?,
         bias: ctx.attrs.float_or("bias", 1.0)?,
     }))
+}
+
+/// The normalization family's converter of `op_type`.
+pub(super) fn normalization_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "BatchNormalization" => batch_norm,
+        "LayerNormalization" => layer_norm,
+        "LRN" => lrn,
+        "Softmax" | "LogSoftmax" => softmax,
+        _ => return None,
+    })
+}
+
+/// The reduction family's converter of `op_type`.
+pub(super) fn reduce_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "ReduceSum" | "ReduceMean" | "ReduceMax" => reduce,
+        "ArgMax" => arg_max,
+        _ => return None,
+    })
 }

@@ -7,7 +7,7 @@
 //! (`asymmetric`), and onnxruntime rounds nearest indices down when upsampling an axis and up
 //! when downsampling it, which is what kiln reproduces when the scales are constant.
 
-use super::NodeContext;
+use super::{Converter, NodeContext};
 use crate::error::Result;
 use crate::graph::{Op, ResizeAttrs};
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
@@ -179,4 +179,13 @@ fn reject_opset_18_options(ctx: &NodeContext) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The resize family's converter of `op_type`.
+pub(super) fn resize_family(op_type: &str) -> Option<Converter> {
+    Some(match op_type {
+        "Resize" => resize,
+        "Upsample" => upsample,
+        _ => return None,
+    })
 }

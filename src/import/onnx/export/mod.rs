@@ -8,7 +8,7 @@ mod opset;
 #[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]
-mod sample_graph;
+pub(crate) mod sample_graph;
 pub(crate) mod writer;
 
 use super::proto::{

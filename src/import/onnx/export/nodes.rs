@@ -28,7 +28,7 @@ pub(crate) fn write_node(writer: &mut NodeWriter, node: &Node) -> Result<()> {
     match &node.op {
         Op::Unary(UnaryOp::Activation(activation)) => {
             let (input, output) = single_io(node)?;
-            return write_activation(writer, &node.name, *activation, input, output);
+            return write_activation(writer, &node.name, (*activation).into(), input, output);
         }
         Op::Softmax {
             axis,

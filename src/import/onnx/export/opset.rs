@@ -6,7 +6,7 @@ use crate::ops::elementwise::UnaryOp;
 use crate::ops::layout::PadMode;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::CoordinateMode;
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::{DType, HostTensor};
 
 /// The opset export writes when no op needs a later one.
@@ -39,13 +39,8 @@ pub(super) fn ir_version(opset: i64) -> i64 {
 fn form_opset(node: &Node) -> i64 {
     let gelu = |activation: &Activation| *activation == Activation::Gelu;
     match &node.op {
-        Op::Unary(UnaryOp::Activation(activation))
-        | Op::MatMul { activation }
-        | Op::Gemm { activation, .. }
-            if gelu(activation) =>
-        {
-            20
-        }
+        Op::Unary(UnaryOp::Activation(PointwiseActivation::Gelu)) => 20,
+        Op::MatMul { activation } | Op::Gemm { activation, .. } if gelu(activation) => 20,
         Op::Conv(conv) | Op::QLinearConv(conv) if gelu(&conv.activation) => 20,
         Op::ConvTranspose(transpose) if gelu(&transpose.conv.activation) => 20,
         Op::Pad {

@@ -10,7 +10,7 @@ use crate::import::onnx::testing::{ints, model, node, parse, TempDir};
 use crate::import::onnx::{load_onnx, parse_onnx};
 use crate::ops::elementwise::UnaryOp;
 use crate::ops::layout::PadMode;
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::HostTensor;
 use prost::Message;
 
@@ -95,7 +95,7 @@ fn coerced_softmax_is_written_through_flatten_and_reshape() {
 
 #[test]
 fn the_written_opset_is_17_unless_an_op_needs_a_later_one() {
-    let gelu = Op::Unary(UnaryOp::Activation(Activation::Gelu));
+    let gelu = Op::Unary(UnaryOp::Activation(PointwiseActivation::Gelu));
     let wrap = Op::Pad {
         mode: PadMode::Wrap,
     };
@@ -105,7 +105,7 @@ fn the_written_opset_is_17_unless_an_op_needs_a_later_one() {
     };
     let cases = [
         (
-            Op::Unary(UnaryOp::Activation(Activation::Relu)),
+            Op::Unary(UnaryOp::Activation(PointwiseActivation::Relu)),
             vec!["x"],
             17,
             8,

@@ -10,7 +10,7 @@ use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
-use crate::ops::Activation;
+use crate::ops::{Activation, PointwiseActivation};
 use crate::tensor::{DType, HostTensor, TensorData};
 
 /// Index of the Softmax node in [`many_ops`].
@@ -89,7 +89,7 @@ fn constants() -> Vec<(&'static str, HostTensor)> {
 /// The sample graph: one node per op (two for some), every attribute away from its default
 /// somewhere, and an input with fixed, named and unknown dims.
 #[rustfmt::skip]
-pub(super) fn many_ops() -> Graph {
+pub(crate) fn many_ops() -> Graph {
     let act = |activation| Op::Unary(UnaryOp::Activation(activation));
     let nearest_floor = ResizeAttrs { mode: ResizeMode::Nearest(NearestMode::Floor), coordinates: CoordinateMode::Asymmetric, axes: vec![] };
     let deconv = ConvTransposeAttrs { conv: conv_attrs(Activation::Identity), output_padding: vec![1, 1], output_shape: vec![] };
@@ -97,9 +97,9 @@ pub(super) fn many_ops() -> Graph {
     let nodes = vec![
         step("conv", Op::Conv(conv_attrs(Activation::Identity)), &["x", "w", "b"], &["c"]),
         step("bn", Op::BatchNormalization { epsilon: 1e-3 }, &["c", "bn", "b", "b", "bn"], &["n"]),
-        step("relu", act(Activation::Relu), &["n"], &["r"]),
-        step("leaky", act(Activation::LeakyRelu { alpha: 0.1 }), &["r"], &["lr"]),
-        step("hsig", act(Activation::HardSigmoid { alpha: 0.3, beta: 0.4 }), &["lr"], &["hs"]),
+        step("relu", act(PointwiseActivation::Relu), &["n"], &["r"]),
+        step("leaky", act(PointwiseActivation::LeakyRelu { alpha: 0.1 }), &["r"], &["lr"]),
+        step("hsig", act(PointwiseActivation::HardSigmoid { alpha: 0.3, beta: 0.4 }), &["lr"], &["hs"]),
         step("max_pool", Op::MaxPool(pool_attrs(false)), &["hs"], &["mp"]),
         step("avg_pool", Op::AveragePool(pool_attrs(true)), &["mp"], &["ap"]),
         step("resize", Op::Resize(nearest_floor), &["ap", "", "scales"], &["rs"]),
