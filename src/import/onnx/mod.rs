@@ -23,6 +23,7 @@ mod attributes;
 mod convert;
 mod export;
 mod external;
+mod int4;
 #[cfg(test)]
 mod legacy_opset_tests;
 #[cfg(test)]
@@ -38,7 +39,7 @@ mod testing;
 mod topo;
 
 pub use convert::SUPPORTED_OPS;
-pub use export::{save_onnx, to_onnx_bytes};
+pub use export::{save_onnx, save_onnx_with, to_onnx_bytes, to_onnx_bytes_with, ExportOptions};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
