@@ -5,7 +5,8 @@
 #
 #   scripts/check_qdq_export.sh [KILN_BINARY] [-- extra `kiln run` flags, e.g. --cpu]
 #
-# KILN_BINARY defaults to target/debug/kiln (build it with `cargo build --bin kiln`). Needs
+# KILN_BINARY defaults to target/debug/kiln (build it with `cargo build --bin kiln`); kiln runs on
+# the default GPU backend unless `-- --cpu` is given (lavapipe needs XDG_RUNTIME_DIR, made if unset). Needs
 # models/yolov3-tiny.{cfg,weights} (scripts/fetch_detection_assets.sh). Uses the venv
 # cache/ort-venv-kiln-format when it has onnx and onnxruntime, else makes cache/qdq-venv with
 # them from PyPI. Work files go to cache/qdq-export/.
@@ -36,6 +37,7 @@ fi
 [ -f "$cfg" ] || "$repo/scripts/fetch_detection_assets.sh"
 
 mkdir -p "$work"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 status=0
 for layout in q8 q4; do
   packed="$work/yolov3-tiny-$layout.kiln"

@@ -240,3 +240,94 @@ fn invalid(location: &str, detail: String) -> Error {
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::onnx::testing::{f32_tensor, int, model, node, parse, parse_error};
+
+    /// A `[2, 3]` INT4 or UINT4 tensor from six 4-bit values.
+    fn int4(name: &str, code: i32, nibbles: [u8; 6]) -> TensorProto {
+        let raw = nibbles
+            .chunks(2)
+            .map(|pair| pair[0] | pair[1] << 4)
+            .collect();
+        TensorProto {
+            name: name.into(),
+            dims: vec![2, 3],
+            data_type: code,
+            raw_data: Some(raw),
+            ..Default::default()
+        }
+    }
+
+    /// `Add(x, DequantizeLinear(w))` with `w` 4-bit and blocks of 2 along axis 1.
+    fn dequantize_model(weights: Vec<TensorProto>) -> crate::import::onnx::proto::ModelProto {
+        let attributes = vec![int("axis", 1), int("block_size", 2)];
+        let dequantize = node("DequantizeLinear", &["w", "s", "z"], &["w_f32"], attributes);
+        let add = node("Add", &["x", "w_f32"], &["y"], vec![]);
+        let mut initializers = weights;
+        initializers.push(f32_tensor("s", &[2, 2], vec![0.5, 2.0, 0.25, 1.0]));
+        model(21, vec![dequantize, add], initializers, &["y"])
+    }
+
+    #[test]
+    fn int4_and_uint4_weights_dequantize_by_block_at_import() {
+        let weight = int4("w", data_type::INT4, [0xF, 0x8, 0x7, 0x1, 0x2, 0x3]);
+        let zero_point = TensorProto {
+            dims: vec![2, 2],
+            raw_data: Some(vec![0x01, 0xF0]),
+            ..int4("z", data_type::INT4, [0; 6])
+        };
+        let graph = parse(&dequantize_model(vec![weight, zero_point])).unwrap();
+        // Rows [-1, -8, 7] and [1, 2, 3]; blocks {0, 1} and {2}; zero points [[1, 0], [0, -1]].
+        let expected = [-1.0, -4.5, 14.0, 0.25, 0.5, 4.0];
+        assert_eq!(graph.initializers["w_f32"].as_f32().unwrap(), expected);
+        assert!(!graph.initializers.contains_key("w"));
+        let unsigned = vec![
+            int4("w", data_type::UINT4, [0xF, 0x8, 0x7, 0x1, 0x2, 0x3]),
+            TensorProto {
+                dims: vec![2, 2],
+                raw_data: Some(vec![0x01, 0xF0]),
+                ..int4("z", data_type::UINT4, [0; 6])
+            },
+        ];
+        let graph = parse(&dequantize_model(unsigned)).unwrap();
+        let expected = [7.0, 3.5, 14.0, 0.25, 0.5, -12.0];
+        assert_eq!(graph.initializers["w_f32"].as_f32().unwrap(), expected);
+    }
+
+    #[test]
+    fn malformed_or_unfoldable_4_bit_tensors_are_errors_naming_them() {
+        let mut short = int4("w", data_type::INT4, [0; 6]);
+        short.raw_data = Some(vec![0; 2]);
+        let message = parse_error(&dequantize_model(vec![short]));
+        assert!(
+            message.contains("'w'") && message.contains("need 3 bytes"),
+            "{message}"
+        );
+        let mut bad_block = dequantize_model(vec![
+            int4("w", data_type::INT4, [0; 6]),
+            TensorProto {
+                dims: vec![2, 2],
+                raw_data: Some(vec![0, 0]),
+                ..int4("z", data_type::INT4, [0; 6])
+            },
+        ]);
+        let graph = bad_block.graph.as_mut().unwrap();
+        graph.node[0].attribute[1].i = 4;
+        let message = parse_error(&bad_block);
+        assert!(message.contains("DequantizeLinear"), "{message}");
+        let mut other_use = dequantize_model(vec![int4("w", data_type::INT4, [0; 6])]);
+        let graph = other_use.graph.as_mut().unwrap();
+        graph.node[0].input.truncate(2);
+        graph
+            .node
+            .push(node("Identity", &["w"], &["w_copy"], vec![]));
+        let message = parse_error(&other_use);
+        assert!(
+            message.contains("'w'") && message.contains("INT4"),
+            "{message}"
+        );
+    }
+}
