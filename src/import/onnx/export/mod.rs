@@ -21,6 +21,7 @@ use super::proto::{
     StringStringEntryProto, TensorShapeProto, TensorTypeProto, TypeProto, TypeValue,
     ValueInfoProto,
 };
+use super::reader::MAX_OPSET;
 use super::tensor::{dtype_code, tensor_to_proto};
 use crate::error::{Error, Result};
 use crate::graph::{Dim, Graph, PackedMatrix, ValueInfo};
@@ -33,7 +34,8 @@ use writer::NodeWriter;
 pub struct ExportOptions {
     /// The opset to write. `None`: the latest any node needs, and 21 when a `Q4` weight is packed
     /// (so that it is written as int4). A pinned opset below what a node needs is an
-    /// [`Error::Unsupported`]; below 21, `Q4` weights are written dense, with a warning.
+    /// [`Error::Unsupported`], and so is one above the newest kiln knows (28); below 21, `Q4`
+    /// weights are written dense, with a warning.
     pub opset: Option<i64>,
 }
 
@@ -69,6 +71,10 @@ fn export_opset(graph: &Graph, options: &ExportOptions) -> Result<i64> {
         Some(opset) if opset < required => Err(Error::Unsupported {
             location: format!("model '{}'", graph.name),
             detail: format!("export at opset {opset} asked, but its nodes need opset {required}"),
+        }),
+        Some(opset) if opset > MAX_OPSET => Err(Error::Unsupported {
+            location: format!("model '{}'", graph.name),
+            detail: format!("export at opset {opset} asked; kiln knows opsets up to {MAX_OPSET}"),
         }),
         Some(opset) => Ok(opset),
     }

@@ -259,7 +259,7 @@ fn below_opset_21_q4_weights_are_written_dense() {
 }
 
 #[test]
-fn a_pinned_opset_below_what_the_nodes_need_is_an_error() {
+fn a_pinned_opset_below_what_the_nodes_need_or_beyond_kilns_is_an_error() {
     let mut graph = packed_graph();
     graph.nodes[0].op = Op::MatMul {
         activation: Activation::Gelu,
@@ -268,4 +268,7 @@ fn a_pinned_opset_below_what_the_nodes_need_is_an_error() {
     let error = to_onnx_bytes_with(&graph, &options).unwrap_err();
     assert!(matches!(error, Error::Unsupported { .. }), "{error}");
     assert!(error.to_string().contains("opset 20"), "{error}");
+    let options = ExportOptions { opset: Some(99) };
+    let error = to_onnx_bytes_with(&graph, &options).unwrap_err();
+    assert!(error.to_string().contains("up to 28"), "{error}");
 }
