@@ -171,13 +171,26 @@ fn write_q4(
         (writer.initializers).push(int4_proto(&zero_point, &param_dims, int4_type, &zeros));
         inputs.push(zero_point);
     }
+    let block_size = weights.group_size.elements() as i64;
+    emit_blocked_dequantize(writer, name, weight, inputs, &dims, block_size)
+}
+
+/// The blocked `DequantizeLinear` of `inputs` (blocks along axis 0 of a transposed weight, else
+/// axis 1) into `name`, through a Reshape when the written `dims` are not the logical shape.
+fn emit_blocked_dequantize(
+    writer: &mut NodeWriter,
+    name: &str,
+    weight: &PackedWeight,
+    inputs: Vec<String>,
+    dims: &[usize],
+    block_size: i64,
+) -> Result<()> {
     let reshaped = !weight.transposed && weight.shape[..] != dims[..];
     let output = if reshaped {
         writer.fresh_name(&format!("{name}::dequantized"))
     } else {
         name.to_string()
     };
-    let block_size = weights.group_size.elements() as i64;
     let attributes = vec![
         int_attribute("axis", if weight.transposed { 0 } else { 1 }),
         int_attribute("block_size", block_size),
