@@ -3,9 +3,11 @@
 
 use kiln::format::{load_kiln, save_kiln, Provenance};
 use kiln::graph::{AutoPad, ConvAttrs, Graph, Node, Op, PackedMatrix, PackedWeight, ValueInfo};
+use kiln::import::onnx::proto::{data_type, ModelProto};
 use kiln::import::onnx::{load_onnx, save_onnx};
 use kiln::ops::Activation;
 use kiln::tensor::{DType, HostTensor, Q4GroupSize, Q4Weights};
+use prost::Message;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -121,7 +123,7 @@ fn inspect_prints_the_same_table_for_onnx_and_kiln() {
 }
 
 #[test]
-fn packed_weights_inspect_by_layout_and_export_dense_with_a_warning() {
+fn packed_weights_inspect_by_layout_and_export_as_qdq_or_dense_with_a_warning() {
     let folder = temp_folder("packed");
     let (kiln_file, onnx) = (folder.join("q4.kiln"), folder.join("q4.onnx"));
     let mut graph = conv_graph();
@@ -139,13 +141,32 @@ fn packed_weights_inspect_by_layout_and_export_dense_with_a_warning() {
     graph.packed_weights.insert("w".into(), weight);
     save_kiln(&graph, &Provenance::in_memory(), &kiln_file).unwrap();
     let table = stdout_of(&kiln(&["inspect".as_ref(), &kiln_file]));
-    // Two groups per row of 16 bytes of nibbles, a 2-byte scale and a 1-byte zero point each.
-    let q4_bytes = CHANNELS_OUT * 2 * (16 + 2 + 1);
+    // Two groups per row of 16 bytes of nibbles and a 2-byte scale each (symmetric: no zero
+    // points stored).
+    let q4_bytes = CHANNELS_OUT * 2 * (16 + 2);
     assert!(
         table.contains("q4 g32") && table.contains(&format!("{q4_bytes}")),
         "{table}"
     );
     let output = kiln(&["convert".as_ref(), &kiln_file, &onnx]);
+    stdout_of(&output);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("dense"));
+    let model = ModelProto::decode(&std::fs::read(&onnx).unwrap()[..]).unwrap();
+    let int4 = model.graph.unwrap().initializer;
+    assert!(
+        int4.iter()
+            .any(|tensor| tensor.data_type == data_type::INT4),
+        "an INT4 initializer"
+    );
+    assert_eq!(load_onnx(&onnx).unwrap().initializers["w"], dequantized);
+    let opset_17 = [
+        "convert".as_ref(),
+        kiln_file.as_path(),
+        onnx.as_path(),
+        "--opset".as_ref(),
+        "17".as_ref(),
+    ];
+    let output = kiln(&opset_17);
     stdout_of(&output);
     let warning = String::from_utf8_lossy(&output.stderr);
     assert!(

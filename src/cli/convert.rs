@@ -1,15 +1,18 @@
 //! `kiln convert IN OUT`: converts a model between `.onnx`, `.kiln` and (as input only) Darknet
 //! `.cfg`, by the files' extensions. A `.kiln` output records the source's SHA-256 and the recipe;
-//! a `.kiln` input keeps its own provenance. An ONNX output of packed weights writes them dense
-//! (dequantized f32) and warns, naming each.
+//! a `.kiln` input keeps its own provenance. `--pack q8|q4` packs every weight that can be
+//! packed first. An ONNX output writes packed weights as QDQ (int8/uint8, and int4/uint4 from
+//! opset 21); block-sparse and N:M weights, and Q4 below `--opset 21`, are written dense.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kiln::format::{load_kiln, save_kiln, Provenance};
-use kiln::graph::packing::unpack_weights;
+use kiln::graph::packing::{pack_weights, Packing};
 use kiln::graph::Graph;
+use kiln::import::onnx::ExportOptions;
 use kiln::import::{darknet, darknet_weights, onnx, ModelKind};
+use kiln::tensor::{Q4GroupSize, Q8Scheme};
 use kiln::Error;
 
 /// Arguments of `kiln convert`.
@@ -22,6 +25,28 @@ pub struct ConvertArgs {
     /// The compression recipe to record in a `.kiln` output's provenance, as JSON.
     #[arg(long, value_name = "JSON")]
     pub recipe: Option<String>,
+    /// Packs every MatMul/Gemm/Conv f32 weight first: `q8` (int8, symmetric, per output
+    /// channel) or `q4` (int4, symmetric, groups of 32 along K).
+    #[arg(long, value_name = "LAYOUT", value_parser = ["q8", "q4"])]
+    pub pack: Option<String>,
+    /// The ONNX opset to write (default: the latest the graph needs, 21 with Q4 weights).
+    #[arg(long)]
+    pub opset: Option<i64>,
+}
+
+/// The packing `--pack` names.
+fn packing(name: &str) -> Packing {
+    match name {
+        "q4" => Packing::Q4 {
+            group_size: Q4GroupSize::G32,
+            symmetric: true,
+        },
+        _ => Packing::Q8 {
+            per_channel: true,
+            scheme: Q8Scheme::Symmetric,
+            unsigned: false,
+        },
+    }
 }
 
 /// Reads `path` with the provenance a `.kiln` file of it records.
@@ -59,13 +84,18 @@ pub fn execute(args: ConvertArgs) -> kiln::Result<ExitCode> {
                 detail: format!("not JSON: {error}"),
             })?;
     }
+    if let Some(name) = &args.pack {
+        let packed = pack_weights(&mut graph, &packing(name))?;
+        log::info!("packed {} weights as {name}", packed.len());
+        if provenance.recipe.is_null() {
+            provenance.recipe = serde_json::json!({ "pack": name });
+        }
+    }
     match output_kind {
         ModelKind::Kiln => save_kiln(&graph, &provenance, &args.output)?,
         ModelKind::Onnx => {
-            for name in unpack_weights(&mut graph)? {
-                log::warn!("packed weight '{name}' written to ONNX as dense f32 (dequantized)");
-            }
-            onnx::save_onnx(&graph, &args.output)?;
+            let options = ExportOptions { opset: args.opset };
+            onnx::save_onnx_with(&graph, &args.output, &options)?;
         }
         ModelKind::Darknet => {
             return Err(Error::Unsupported {

@@ -8,8 +8,10 @@ use crate::graph::{Graph, Node, ValueInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The `.kiln` format version this kiln writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The `.kiln` format version this kiln writes, and the newest it reads. Version 2 drops the
+/// zero-point part of symmetric Q8 and Q4 weights (`symmetric` in their [`WeightLayout`]);
+/// version 1 files, which always store it, still read.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The safetensors `__metadata__` key holding the header JSON.
 pub const METADATA_KEY: &str = "kiln";
@@ -82,8 +84,8 @@ impl GraphStructure {
 pub enum WeightLayout {
     /// A dense tensor of the payload tensor's dtype and shape.
     Dense,
-    /// Int8 per output row: `q8.values` I8 `[rows, cols]`, `q8.scales` F32 `[rows]`,
-    /// `q8.zero_points` I8 `[rows]`.
+    /// Int8 per output row: `q8.values` I8 `[rows, cols]`, `q8.scales` F32 `[rows]`, and unless
+    /// `symmetric`, `q8.zero_points` I8 `[rows]`.
     Q8 {
         /// `N`.
         rows: usize,
@@ -91,13 +93,17 @@ pub enum WeightLayout {
         cols: usize,
         /// The source stored uint8 (see [`crate::graph::PackedMatrix::Q8`]).
         unsigned: bool,
+        /// Every zero point is 0 and none is stored (format version 2; absent, so false, in 1).
+        #[serde(default)]
+        symmetric: bool,
         /// The logical shape.
         shape: Vec<usize>,
         /// The logical tensor is `Wᵀ`.
         transposed: bool,
     },
     /// Int4 in groups along `K`: `q4.packed` U32 `[rows, words_per_row]`, `q4.scales` F16
-    /// `[rows, groups_per_row]`, `q4.zero_points` U8 `[rows, groups_per_row]`.
+    /// `[rows, groups_per_row]`, and unless `symmetric`, `q4.zero_points` U8
+    /// `[rows, groups_per_row]`.
     Q4 {
         /// `N`.
         rows: usize,
@@ -105,6 +111,9 @@ pub enum WeightLayout {
         cols: usize,
         /// Elements per group: 32, 64 or 128.
         group_size: usize,
+        /// Every zero point is 8 and none is stored (format version 2; absent, so false, in 1).
+        #[serde(default)]
+        symmetric: bool,
         /// The logical shape.
         shape: Vec<usize>,
         /// The logical tensor is `Wᵀ`.
@@ -159,7 +168,37 @@ impl Header {
         let probe: VersionProbe = serde_json::from_str(json)
             .map_err(|error| invalid(format!("no readable format_version: {error}")))?;
         check_version(probe.format_version)?;
-        serde_json::from_str(json).map_err(|error| invalid(format!("malformed header: {error}")))
+        let header: Header = serde_json::from_str(json)
+            .map_err(|error| invalid(format!("malformed header: {error}")))?;
+        header.check_layouts_of_version()?;
+        Ok(header)
+    }
+
+    /// A version-1 file always stores zero points, so a `symmetric` layout in one is an error.
+    fn check_layouts_of_version(&self) -> Result<()> {
+        if self.format_version >= 2 {
+            return Ok(());
+        }
+        let symmetric = self.weights.iter().find(|(_, layout)| {
+            matches!(
+                layout,
+                WeightLayout::Q8 {
+                    symmetric: true,
+                    ..
+                } | WeightLayout::Q4 {
+                    symmetric: true,
+                    ..
+                }
+            )
+        });
+        match symmetric {
+            Some((name, _)) => Err(invalid(format!(
+                "weight '{name}' is symmetric without zero points, which format version {} \
+                 cannot store",
+                self.format_version
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The header as JSON; an error if it would not read back (a value JSON cannot hold).

@@ -83,6 +83,7 @@ pub fn packed_parts(
                 rows: weights.rows,
                 cols: weights.cols,
                 unsigned: *unsigned,
+                symmetric: q8_is_symmetric(weights),
                 shape,
                 transposed,
             };
@@ -94,6 +95,7 @@ pub fn packed_parts(
                 rows: weights.rows,
                 cols: weights.cols,
                 group_size,
+                symmetric: q4_is_symmetric(weights),
                 shape,
                 transposed,
             };
@@ -137,7 +139,24 @@ fn stored(dtype: Dtype, shape: Vec<usize>, bytes: &[u8]) -> StoredTensor {
     }
 }
 
-/// The unpadded values (the rows' padding bytes are not stored), scales and zero points.
+/// Whether every zero point of `weights` is 0, so that none is stored.
+pub fn q8_is_symmetric(weights: &Q8Weights) -> bool {
+    weights
+        .zero_points
+        .iter()
+        .all(|&zero_point| zero_point == 0)
+}
+
+/// Whether every zero point of `weights` is [`Q4_SYMMETRIC_ZERO_POINT`], so that none is stored.
+pub fn q4_is_symmetric(weights: &Q4Weights) -> bool {
+    (weights.zero_points.iter()).all(|&zero_point| zero_point == Q4_SYMMETRIC_ZERO_POINT)
+}
+
+/// The zero point of every group of a symmetric Q4 weight (see [`Q4Weights::quantize`]).
+pub const Q4_SYMMETRIC_ZERO_POINT: u8 = 8;
+
+/// The unpadded values (the rows' padding bytes are not stored), scales and, unless all are 0,
+/// zero points.
 fn q8_parts(weights: &Q8Weights) -> Vec<(&'static str, StoredTensor)> {
     let stride = weights.row_stride.max(1);
     let values: Vec<i8> = weights
@@ -146,7 +165,7 @@ fn q8_parts(weights: &Q8Weights) -> Vec<(&'static str, StoredTensor)> {
         .flat_map(|row| row[..weights.cols].iter().copied())
         .collect();
     let rows = weights.rows;
-    vec![
+    let mut parts = vec![
         (
             "values",
             stored(
@@ -163,21 +182,18 @@ fn q8_parts(weights: &Q8Weights) -> Vec<(&'static str, StoredTensor)> {
                 bytemuck::cast_slice(&weights.scales),
             ),
         ),
-        (
-            "zero_points",
-            stored(
-                Dtype::I8,
-                vec![rows],
-                bytemuck::cast_slice(&weights.zero_points),
-            ),
-        ),
-    ]
+    ];
+    if !q8_is_symmetric(weights) {
+        let zero_points = bytemuck::cast_slice(&weights.zero_points);
+        parts.push(("zero_points", stored(Dtype::I8, vec![rows], zero_points)));
+    }
+    parts
 }
 
 fn q4_parts(weights: &Q4Weights) -> Vec<(&'static str, StoredTensor)> {
     let (rows, groups) = (weights.rows, weights.groups_per_row);
     let words = vec![rows, weights.words_per_row()];
-    vec![
+    let mut parts = vec![
         (
             "packed",
             stored(Dtype::U32, words, bytemuck::cast_slice(&weights.packed)),
@@ -190,11 +206,12 @@ fn q4_parts(weights: &Q4Weights) -> Vec<(&'static str, StoredTensor)> {
                 bytemuck::cast_slice(&weights.scales),
             ),
         ),
-        (
-            "zero_points",
-            stored(Dtype::U8, vec![rows, groups], &weights.zero_points),
-        ),
-    ]
+    ];
+    if !q4_is_symmetric(weights) {
+        let zero_points = stored(Dtype::U8, vec![rows, groups], &weights.zero_points);
+        parts.push(("zero_points", zero_points));
+    }
+    parts
 }
 
 fn bsr_parts(matrix: &BsrMatrix) -> Vec<(&'static str, StoredTensor)> {

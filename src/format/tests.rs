@@ -298,3 +298,119 @@ fn files_load_through_a_memory_map() {
     assert_eq!(loaded.unwrap().graph, graph);
     assert!(matches!(load_kiln(&path), Err(Error::Io { .. })));
 }
+
+/// A small graph whose weights cover what format version 2 stores differently from version 1:
+/// symmetric Q4 (zero points all 8) and symmetric Q8 (zero points all 0), beside the asymmetric
+/// layouts of [`sample_graph`]. `tests/data/kiln_v1_sample.kiln` holds it as written by the
+/// version-1 writer (commit 69b0d76).
+pub(crate) fn v1_fixture_graph() -> Graph {
+    let mut graph = sample_graph();
+    let q4 = Q4Weights::quantize(&dense_values(5), ROWS, COLS, Q4GroupSize::G32, true).unwrap();
+    let q8 = Q8Weights::quantize(&dense_values(6), ROWS, COLS, Q8Scheme::Symmetric).unwrap();
+    let symmetric = [
+        ("w_q4_sym", PackedMatrix::Q4(q4), "f"),
+        (
+            "w_q8_sym",
+            PackedMatrix::Q8 {
+                weights: q8,
+                unsigned: false,
+            },
+            "g",
+        ),
+    ];
+    for (name, matrix, output) in symmetric {
+        let weight = PackedWeight::new(matrix, vec![ROWS, COLS], false).unwrap();
+        graph.packed_weights.insert(name.into(), weight);
+        let gemm = Op::Gemm {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+            activation: Activation::Identity,
+        };
+        graph.nodes.push(node(output, gemm, &["x", name], output));
+        graph.outputs.push(ValueInfo {
+            name: output.into(),
+            dtype: None,
+            shape: None,
+        });
+    }
+    graph
+}
+
+/// The bytes of `tests/data/kiln_v1_sample.kiln`.
+fn v1_fixture_bytes() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/kiln_v1_sample.kiln"
+    );
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn a_version_1_file_still_reads_with_its_zero_points() {
+    let model = parse_kiln(&v1_fixture_bytes()).unwrap();
+    assert_eq!(model.format_version, 1);
+    assert_eq!(model.graph, v1_fixture_graph());
+    let tensors = SafeTensors::deserialize(&v1_fixture_bytes())
+        .unwrap()
+        .names()
+        .len();
+    let rewritten = to_kiln_bytes(&model.graph, &model.provenance).unwrap();
+    let rewritten_tensors = SafeTensors::deserialize(&rewritten).unwrap().names().len();
+    // w_q8 (asymmetric quantization of values symmetric about 0) has zero points all 0 too.
+    assert_eq!(
+        tensors - rewritten_tensors,
+        3,
+        "the all-zero zero-point parts"
+    );
+    assert_eq!(parse_kiln(&rewritten).unwrap().graph, model.graph);
+}
+
+#[test]
+fn version_2_stores_no_zero_points_for_symmetric_weights() {
+    let graph = v1_fixture_graph();
+    let bytes = to_kiln_bytes(&graph, &Provenance::in_memory()).unwrap();
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    for weight in ["w_q4_sym.q4", "w_q8_sym.q8", "w_q8.q8"] {
+        assert!(tensors.tensor(&format!("{weight}.zero_points")).is_err());
+    }
+    assert!(tensors.tensor("w_q4.q4.zero_points").is_ok());
+    let model = parse_kiln(&bytes).unwrap();
+    assert_eq!(model.format_version, 2);
+    assert_eq!(model.graph, graph);
+}
+
+#[test]
+fn a_symmetric_layout_in_a_version_1_header_is_an_error() {
+    let bytes = to_kiln_bytes(&v1_fixture_graph(), &Provenance::in_memory()).unwrap();
+    let as_v1 = rewrite(&bytes, |header, _| {
+        header["format_version"] = serde_json::json!(1);
+    });
+    assert!(invalid_model(&as_v1).contains("w_q4_sym"));
+}
+
+#[test]
+fn a_symmetric_flag_on_a_weight_with_other_zero_points_is_an_error() {
+    let bytes = sample_bytes();
+    let claimed = rewrite(&bytes, |header, tensors| {
+        header["weights"]["w_q4"]["symmetric"] = serde_json::json!(true);
+        tensors.remove("w_q4.q4.zero_points");
+    });
+    assert!(invalid_model(&claimed).contains("w_q4"));
+    let stray = rewrite(&bytes, |header, tensors| {
+        assert_eq!(
+            header["weights"]["w_q8"]["symmetric"],
+            serde_json::json!(true)
+        );
+        let mut zero_points = tensors["w_q8.q8.scales"].clone();
+        zero_points.dtype = safetensors::Dtype::I8;
+        zero_points.bytes.truncate(ROWS);
+        tensors.insert("w_q8.q8.zero_points".into(), zero_points);
+    });
+    assert!(invalid_model(&stray).contains("w_q8.q8.zero_points"));
+    let unclaimed = rewrite(&bytes, |header, _| {
+        header["weights"]["w_q8"]["symmetric"] = serde_json::json!(false);
+    });
+    assert!(invalid_model(&unclaimed).contains("w_q8.q8.zero_points"));
+}

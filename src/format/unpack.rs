@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::header::WeightLayout;
-use crate::format::parts::{kiln_dtype, part_name};
+use crate::format::parts::{kiln_dtype, part_name, Q4_SYMMETRIC_ZERO_POINT};
 use crate::graph::{PackedMatrix, PackedWeight};
 use crate::tensor::bsr::{BlockShape, BsrMatrix, BsrValues};
 use crate::tensor::nm_sparse::{NmPattern, NmSparseMatrix, NmValues};
@@ -89,10 +89,11 @@ impl<'data> Payload<'data> {
                 rows,
                 cols,
                 unsigned,
+                symmetric,
                 shape,
                 transposed,
             } => {
-                let weights = self.q8(name, *rows, *cols)?;
+                let weights = self.q8(name, *rows, *cols, *symmetric)?;
                 (
                     PackedMatrix::Q8 {
                         weights,
@@ -106,10 +107,11 @@ impl<'data> Payload<'data> {
                 rows,
                 cols,
                 group_size,
+                symmetric,
                 shape,
                 transposed,
             } => (
-                PackedMatrix::Q4(self.q4(name, *rows, *cols, *group_size)?),
+                PackedMatrix::Q4(self.q4(name, *rows, *cols, *group_size, *symmetric)?),
                 shape,
                 transposed,
             ),
@@ -147,24 +149,38 @@ impl<'data> Payload<'data> {
             .map_err(|error| invalid(name, error.to_string()))
     }
 
-    fn q8(&mut self, name: &str, rows: usize, cols: usize) -> Result<Q8Weights> {
+    /// A symmetric weight has no zero-point part: its zero points are all 0.
+    fn q8(&mut self, name: &str, rows: usize, cols: usize, symmetric: bool) -> Result<Q8Weights> {
         let part = |part: &str| part_name(name, "q8", part);
         let values = self.take_exact(&part("values"), Dtype::I8, Some(&[rows, cols]))?;
         let scales = self.take_exact(&part("scales"), Dtype::F32, Some(&[rows]))?;
-        let zero_points = self.take_exact(&part("zero_points"), Dtype::I8, Some(&[rows]))?;
+        let zero_points = if symmetric {
+            vec![0; rows]
+        } else {
+            let stored = self.take_exact(&part("zero_points"), Dtype::I8, Some(&[rows]))?;
+            bytemuck::cast_slice(stored).to_vec()
+        };
         Q8Weights::from_parts(
             rows,
             cols,
             bytemuck::cast_slice(values),
             bytemuck::pod_collect_to_vec(scales),
-            bytemuck::cast_slice(zero_points).to_vec(),
+            zero_points,
         )
         .map_err(|error| invalid(name, error.to_string()))
     }
 
     /// Unpacks the nibbles of `K` and repacks them through [`Q4Weights::from_parts`]; the words
-    /// must come back identical (each row's tail holds its last group's zero point).
-    fn q4(&mut self, name: &str, rows: usize, cols: usize, group_size: usize) -> Result<Q4Weights> {
+    /// must come back identical (each row's tail holds its last group's zero point). A symmetric
+    /// weight has no zero-point part: its zero points are all 8.
+    fn q4(
+        &mut self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        group_size: usize,
+        symmetric: bool,
+    ) -> Result<Q4Weights> {
         let part = |part: &str| part_name(name, "q4", part);
         let group = Q4GroupSize::from_elements(group_size)
             .map_err(|error| invalid(name, error.to_string()))?;
@@ -174,11 +190,16 @@ impl<'data> Payload<'data> {
             .ok_or_else(|| invalid(name, format!("{cols} columns overflow")))?;
         let packed = self.take_exact(&part("packed"), Dtype::U32, Some(&[rows, words_per_row]))?;
         let scales = self.take_exact(&part("scales"), Dtype::F16, Some(&[rows, groups_per_row]))?;
-        let zero_points = self.take_exact(
-            &part("zero_points"),
-            Dtype::U8,
-            Some(&[rows, groups_per_row]),
-        )?;
+        let group_count = rows
+            .checked_mul(groups_per_row)
+            .ok_or_else(|| invalid(name, format!("{rows} rows overflow")))?;
+        let zero_points = if symmetric {
+            vec![Q4_SYMMETRIC_ZERO_POINT; group_count]
+        } else {
+            let shape = [rows, groups_per_row];
+            self.take_exact(&part("zero_points"), Dtype::U8, Some(&shape))?
+                .to_vec()
+        };
         let words: Vec<u32> = bytemuck::pod_collect_to_vec(packed);
         let nibbles: Vec<u8> = words
             .chunks_exact(words_per_row.max(1))
@@ -190,7 +211,7 @@ impl<'data> Payload<'data> {
             group,
             &nibbles,
             bytemuck::pod_collect_to_vec(scales),
-            zero_points.to_vec(),
+            zero_points,
         )
         .map_err(|error| invalid(name, error.to_string()))?;
         if weights.packed != words {

@@ -24,6 +24,7 @@ mod attributes;
 mod convert;
 mod export;
 mod external;
+mod int4;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
@@ -45,7 +46,7 @@ mod testing;
 mod topo;
 
 pub use convert::SUPPORTED_OPS;
-pub use export::{save_onnx, to_onnx_bytes};
+pub use export::{save_onnx, save_onnx_with, to_onnx_bytes, to_onnx_bytes_with, ExportOptions};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;

@@ -193,6 +193,29 @@ fn reduce_mean_axes_move_to_an_input_at_opset_18() {
     assert_eq!(old, new);
 }
 
+/// Before opset 13, coercing to 2-D at the last axis normalises along that axis alone: the
+/// opset-13 form is held, so export writes one Softmax node and the graph imports back the same.
+#[test]
+fn an_old_softmax_over_the_last_axis_takes_the_opset_13_form() {
+    for axis in [3, -1] {
+        let softmax = || vec![node("LogSoftmax", &["x"], &["y"], vec![int("axis", axis)])];
+        let (old, new) = parse_both((11, softmax(), vec![]), (13, softmax(), vec![]));
+        assert_eq!(old, new, "axis {axis}");
+        let exported = crate::import::onnx::to_onnx_bytes(&old).unwrap();
+        assert_eq!(
+            crate::import::onnx::parse_onnx(&exported, None).unwrap(),
+            old
+        );
+    }
+    let softmax = vec![node("Softmax", &["x"], &["y"], vec![int("axis", 2)])];
+    let (old, _) = parse_both((11, softmax.clone(), vec![]), (13, softmax, vec![]));
+    let coerced = Op::Softmax {
+        axis: 2,
+        coerce_2d: true,
+    };
+    assert_eq!(old.nodes[0].op, coerced, "axis 2 of 4 still flattens");
+}
+
 #[test]
 fn softmax_defaults_follow_the_opset() {
     let softmax = || vec![node("Softmax", &["x"], &["y"], vec![])];

@@ -365,6 +365,10 @@ pub mod data_type {
     pub const BOOL: i32 = 9;
     /// FLOAT16.
     pub const FLOAT16: i32 = 10;
+    /// UINT4 (opset 21): two values per byte, the first in the low nibble.
+    pub const UINT4: i32 = 21;
+    /// INT4 (opset 21): two values per byte, the first in the low nibble.
+    pub const INT4: i32 = 22;
 
     /// The ONNX name of a data-type code (`DOUBLE`, `BFLOAT16`), or `code N` for unknown ones.
     pub fn name(code: i32) -> String {

@@ -38,6 +38,7 @@ pub(crate) fn graph_from_model(model: ModelProto, base_dir: Option<&Path>) -> Re
         });
     }
     let mut external = ExternalData::new(base_dir);
+    super::int4::dequantize_int4_weights(&mut graph, &mut external)?;
     let initializers = read_initializers(std::mem::take(&mut graph.initializer), &mut external)?;
     let inputs = graph
         .input

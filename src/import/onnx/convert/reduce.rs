@@ -39,11 +39,18 @@ pub(super) fn arg_max(ctx: &mut NodeContext) -> Result<Op> {
     })
 }
 
-/// Softmax, LogSoftmax.
+/// Softmax, LogSoftmax. Before opset 13 the input is coerced to 2-D at `axis`; when `axis` is
+/// the last axis of an input of known rank, that is the same as normalising along `axis` alone,
+/// so the op is held in the opset-13 form, which exports to one ONNX node and imports back the
+/// same.
 pub(super) fn softmax(ctx: &mut NodeContext) -> Result<Op> {
     ctx.expect_inputs(1, 1)?;
-    let coerce_2d = ctx.opset < 13;
-    let axis = ctx.attrs.int_or("axis", if coerce_2d { 1 } else { -1 })?;
+    let old_form = ctx.opset < 13;
+    let axis = ctx.attrs.int_or("axis", if old_form { 1 } else { -1 })?;
+    let last_axis = ctx
+        .known_rank(0)
+        .is_some_and(|rank| axis == -1 || usize::try_from(axis).is_ok_and(|axis| axis + 1 == rank));
+    let coerce_2d = old_form && !last_axis;
     Ok(if ctx.op_type == "Softmax" {
         Op::Softmax { axis, coerce_2d }
     } else {

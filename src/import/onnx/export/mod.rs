@@ -1,10 +1,15 @@
 //! A [`Graph`] to ONNX bytes: opset 17 (IR version 8) unless an op needs a later one (see
 //! `opset.rs`: GELU needs 20, wrap padding 19, Split into `num_outputs` parts 18, ...),
 //! initializers as little-endian `raw_data`, declared shapes with symbolic dims as `dim_param`,
-//! and the metadata as `metadata_props`.
+//! and the metadata as `metadata_props`. Packed weights are written as standard QDQ (see
+//! `qdq.rs`): int8/uint8 or, from opset 21, int4/uint4 initializers and `DequantizeLinear`
+//! nodes; layouts ONNX lacks (block-sparse, N:M) are written dense.
 
 mod nodes;
 mod opset;
+mod qdq;
+#[cfg(test)]
+mod qdq_tests;
 #[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]
@@ -16,27 +21,71 @@ use super::proto::{
     StringStringEntryProto, TensorShapeProto, TensorTypeProto, TypeProto, TypeValue,
     ValueInfoProto,
 };
+use super::reader::MAX_OPSET;
 use super::tensor::{dtype_code, tensor_to_proto};
 use crate::error::{Error, Result};
-use crate::graph::{Dim, Graph, ValueInfo};
+use crate::graph::{Dim, Graph, PackedMatrix, ValueInfo};
 use prost::Message;
 use std::path::Path;
 use writer::NodeWriter;
 
-/// `graph` as the bytes of an ONNX model file.
-pub fn to_onnx_bytes(graph: &Graph) -> Result<Vec<u8>> {
-    Ok(model_proto(graph)?.encode_to_vec())
+/// How [`to_onnx_bytes_with`] writes a graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// The opset to write. `None`: the latest any node needs, and 21 when a `Q4` weight is packed
+    /// (so that it is written as int4). A pinned opset below what a node needs is an
+    /// [`Error::Unsupported`], and so is one above the newest kiln knows (28); below 21, `Q4`
+    /// weights are written dense, with a warning.
+    pub opset: Option<i64>,
 }
 
-/// Writes `graph` to `path` as an ONNX model.
+/// `graph` as the bytes of an ONNX model file, with the default [`ExportOptions`].
+pub fn to_onnx_bytes(graph: &Graph) -> Result<Vec<u8>> {
+    to_onnx_bytes_with(graph, &ExportOptions::default())
+}
+
+/// `graph` as the bytes of an ONNX model file, written as `options` say.
+pub fn to_onnx_bytes_with(graph: &Graph, options: &ExportOptions) -> Result<Vec<u8>> {
+    Ok(model_proto(graph, options)?.encode_to_vec())
+}
+
+/// Writes `graph` to `path` as an ONNX model, with the default [`ExportOptions`].
 pub fn save_onnx(graph: &Graph, path: &Path) -> Result<()> {
-    let bytes = to_onnx_bytes(graph)?;
+    save_onnx_with(graph, path, &ExportOptions::default())
+}
+
+/// Writes `graph` to `path` as an ONNX model, written as `options` say.
+pub fn save_onnx_with(graph: &Graph, path: &Path, options: &ExportOptions) -> Result<()> {
+    let bytes = to_onnx_bytes_with(graph, options)?;
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-fn model_proto(graph: &Graph) -> Result<ModelProto> {
-    let opset = opset::required_opset(graph);
+/// The opset `options` ask for, checked against what `graph`'s nodes need.
+fn export_opset(graph: &Graph, options: &ExportOptions) -> Result<i64> {
+    let required = opset::required_opset(graph);
+    let has_q4 =
+        (graph.packed_weights.values()).any(|weight| matches!(weight.matrix, PackedMatrix::Q4(_)));
+    match options.opset {
+        None if has_q4 => Ok(required.max(qdq::INT4_OPSET)),
+        None => Ok(required),
+        Some(opset) if opset < required => Err(Error::Unsupported {
+            location: format!("model '{}'", graph.name),
+            detail: format!("export at opset {opset} asked, but its nodes need opset {required}"),
+        }),
+        Some(opset) if opset > MAX_OPSET => Err(Error::Unsupported {
+            location: format!("model '{}'", graph.name),
+            detail: format!("export at opset {opset} asked; kiln knows opsets up to {MAX_OPSET}"),
+        }),
+        Some(opset) => Ok(opset),
+    }
+}
+
+fn model_proto(graph: &Graph, options: &ExportOptions) -> Result<ModelProto> {
+    let opset = export_opset(graph, options)?;
     let mut writer = NodeWriter::new(graph, opset);
+    for (name, weight) in &graph.packed_weights {
+        qdq::write_packed_weight(&mut writer, name, weight)?;
+    }
     for node in &graph.nodes {
         nodes::write_node(&mut writer, node)?;
     }
