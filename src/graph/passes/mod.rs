@@ -10,6 +10,7 @@ mod dead;
 mod fold;
 mod fuse;
 mod identity;
+mod qdq;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -18,6 +19,7 @@ pub use dead::eliminate_dead_nodes;
 pub use fold::{fold_constants, MAX_FOLDED_BYTES};
 pub use fuse::fuse_activations;
 pub use identity::remove_identities;
+pub use qdq::{lower_qdq, lower_qdq_report, QdqLowering};
 
 use crate::error::Result;
 use crate::graph::Graph;
@@ -29,6 +31,8 @@ use std::fmt;
 pub struct PassReport {
     /// Identity and Dropout nodes removed.
     pub identities_removed: usize,
+    /// Conv nodes between DequantizeLinear and QuantizeLinear lowered to QLinearConv.
+    pub qdq_convs_lowered: usize,
     /// Nodes evaluated at load time and replaced by initializers.
     pub constants_folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
@@ -43,9 +47,10 @@ impl fmt::Display for PassReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} identities removed, {} constants folded, {} batchnorms folded, {} activations \
-             fused, {} dead nodes removed",
+            "{} identities removed, {} QDQ convs lowered, {} constants folded, {} batchnorms \
+             folded, {} activations fused, {} dead nodes removed",
             self.identities_removed,
+            self.qdq_convs_lowered,
             self.constants_folded,
             self.batchnorms_folded,
             self.activations_fused,
@@ -83,6 +88,8 @@ impl fmt::Display for PassReport {
 pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Result<PassReport> {
     graph.validate()?;
     let identities_removed = remove_identities(graph)?;
+    // Before constant folding, which would turn a weight's DequantizeLinear into a float weight.
+    let qdq_convs_lowered = lower_qdq(graph)?;
     let mut dead_nodes_removed = eliminate_dead_nodes(graph)?;
     let constants_folded = fold_constants(graph, input_shapes)?;
     let batchnorms_folded = fold_batchnorm(graph)?;
@@ -91,6 +98,7 @@ pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Res
     graph.validate()?;
     Ok(PassReport {
         identities_removed,
+        qdq_convs_lowered,
         constants_folded,
         batchnorms_folded,
         activations_fused,
@@ -240,6 +248,7 @@ mod tests {
         let report = optimize(&mut after, &[]).unwrap();
         let expected = PassReport {
             identities_removed: 2,
+            qdq_convs_lowered: 0,
             constants_folded: 4,
             batchnorms_folded: 1,
             activations_fused: 1,
@@ -248,8 +257,8 @@ mod tests {
         assert_eq!(report, expected);
         assert_eq!(
             report.to_string(),
-            "2 identities removed, 4 constants folded, 1 batchnorms folded, 1 activations \
-             fused, 1 dead nodes removed"
+            "2 identities removed, 0 QDQ convs lowered, 4 constants folded, 1 batchnorms \
+             folded, 1 activations fused, 1 dead nodes removed"
         );
         let ops: Vec<&str> = after.nodes.iter().map(|n| n.op.name()).collect();
         assert_eq!(ops, ["Conv", "Reshape"]);
