@@ -122,21 +122,25 @@ fn check_quantization(ctx: &mut NodeContext, dequantize: bool) -> Result<()> {
     check_axis_length(ctx, scale_shape)
 }
 
-/// Per-axis scales must number as many as the constant input's `axis` holds.
+/// Per-axis scales (more than one) must number as many as the constant input's `axis` holds.
 fn check_axis_length(ctx: &NodeContext, scale_shape: Option<Vec<usize>>) -> Result<()> {
     let (Some(scale_shape), Some(x)) = (scale_shape, ctx.constant_input(0)) else {
         return Ok(());
     };
+    // One scale of shape [1] is per-tensor, whatever the axis (onnxruntime writes such biases).
     let [scale_len] = scale_shape[..] else {
         return Ok(());
     };
+    if scale_len == 1 {
+        return Ok(());
+    }
     let rank = x.shape().len() as i64;
     let axis = ctx.attrs.int_or("axis", 1)?;
     let axis_len = usize::try_from(if axis < 0 { axis + rank } else { axis })
         .ok()
         .and_then(|axis| x.shape().get(axis).copied());
     match axis_len {
-        Some(len) if len == scale_len || scale_len == 1 => Ok(()),
+        Some(len) if len == scale_len => Ok(()),
         _ => Err(ctx.invalid(format!(
             "{scale_len} per-axis scales for axis {axis} of an input of shape {:?}",
             x.shape()
