@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use kiln::check::SeededRng;
 use kiln::device::Gpu;
 use kiln::graph::eval::eval_node;
-use kiln::graph::{ConvAttrs, Dim, Graph, Node, Op, ValueInfo};
+use kiln::graph::passes::lower_qdq_report;
+use kiln::graph::{AutoPad, ConvAttrs, Dim, Graph, Node, Op, PoolAttrs, ValueInfo};
 use kiln::import::onnx::load_onnx;
 use kiln::io::npy::read_npy;
 use kiln::ops::elementwise::UnaryOp;
@@ -135,6 +136,19 @@ fn run_lowered(
     )
 }
 
+/// The ops a [`Plan`] on the CPU runs for `graph`, in order.
+fn plan_ops(graph: &Graph, inputs: &[(String, HostTensor)]) -> Vec<&'static str> {
+    let shapes: Vec<(String, Vec<usize>)> = (inputs.iter())
+        .map(|(name, tensor)| (name.clone(), tensor.shape().to_vec()))
+        .collect();
+    let plan = Plan::new(graph, &shapes, Backend::Cpu).expect("the plan builds");
+    plan.graph()
+        .nodes
+        .iter()
+        .map(|node| node.op.name())
+        .collect()
+}
+
 /// max |got − want| / step, rounded to whole steps (both are multiples of the step).
 fn max_steps(got: &HostTensor, want: &HostTensor, step: f64) -> f64 {
     assert_eq!(got.shape(), want.shape());
@@ -159,6 +173,11 @@ fn onnxruntime_quantized_models_run_in_integers_and_agree() {
         let (input, want) = (read("input"), read("output"));
         let inputs = [(entry.input.clone(), input)];
         let bound = requantization_depth(&graph) as f64;
+        let report = lower_qdq_report(&mut graph.clone()).expect("the lowering runs");
+        eprintln!(
+            "{}: lowered {:?}; kept float {:?}",
+            entry.name, report.lowered, report.kept_float
+        );
         let float_path = &run_unlowered(&graph, &inputs)[0];
         let (on_cpu, cpu_lowered) = run_lowered(&graph, &inputs, Backend::Cpu);
         let (on_gpu, gpu_lowered) = run_lowered(&graph, &inputs, Backend::Gpu(&gpu));
@@ -213,7 +232,8 @@ fn dynamic_quantization_is_not_yet_supported_and_says_so() {
 }
 
 /// A helper-built chain `x → Q → DQ → conv1 (3×3, bias, per-channel weight scales) → Relu → Q →
-/// DQ → conv2 (3×3 stride 2, no bias, one weight scale) → Q`, with outputs conv1's and conv2's
+/// DQ → MaxPool 3×3 → Q → DQ → conv2 (3×3 stride 2, no bias, one weight scale) → Q`, with
+/// outputs conv1's and conv2's
 /// quantized values `q1` and `y_q`: 3 → 5 → 7 channels on a 2×3×9×7 input, so conv1 has 63
 /// output pixels (not whole words of four) and conv2 20 (whole words). Every activation is
 /// quantized to `dtype` with `zero_point`; conv1's output step is `step`, conv2's `2·step`.
@@ -306,6 +326,16 @@ fn chain_nodes() -> Vec<Node> {
         })
     };
     let relu = Op::Unary(UnaryOp::Activation(Activation::Relu));
+    // 3×3, stride 1, pad 1: the shape stays; 63 outputs per plane, not whole words of four.
+    let max_pool = Op::MaxPool(PoolAttrs {
+        kernel_shape: vec![3, 3],
+        strides: vec![1, 1],
+        pads: vec![1; 4],
+        dilations: vec![1, 1],
+        ceil_mode: false,
+        count_include_pad: false,
+        auto_pad: AutoPad::NotSet,
+    });
     vec![
         node("q0", quantize(), &["x", "s0", "z"], "x_q"),
         node("dq0", dequantize(1), &["x_q", "s0", "z"], "x_f"),
@@ -315,8 +345,11 @@ fn chain_nodes() -> Vec<Node> {
         node("relu1", relu, &["c1"], "r1"),
         node("q1", quantize(), &["r1", "s1", "z"], "q1"),
         node("dq1", dequantize(1), &["q1", "s1", "z"], "d1"),
+        node("pool", max_pool, &["d1"], "p"),
+        node("q_pool", quantize(), &["p", "s1", "z"], "p_q"),
+        node("dq_pool", dequantize(1), &["p_q", "s1", "z"], "p_f"),
         node("dq_w2", dequantize(0), &["w2", "w2_s"], "w2_f"),
-        node("conv2", conv(2), &["d1", "w2_f"], "c2"),
+        node("conv2", conv(2), &["p_f", "w2_f"], "c2"),
         node("q2", quantize(), &["c2", "s2", "z"], "y_q"),
     ]
 }
@@ -324,7 +357,8 @@ fn chain_nodes() -> Vec<Node> {
 /// The bounds, in steps, on |lowered − unlowered| for `q1` and `y_q`. Both paths approximate the
 /// same real value `acc · x_scale · w_scale / y_scale` of conv1 within a few f32 roundings (the
 /// float path's DQ products and partial sums, the integer path's one product), so they round it
-/// to integers at most one apart: 1 step for q1. conv2 reads q1, so its value may differ by
+/// to integers at most one apart: 1 step for q1. The MaxPool takes maxima of q1 exactly in both
+/// paths, so its output too is within 1 step. conv2 reads it, so its value may differ by
 /// conv2's step gain `max_m Σ_k |w2[m, k]| · s1 · w2_scale / s2` per step of q1 before its own
 /// rounding, which adds one more: `⌈gain⌉ + 1` for y_q.
 fn chain_step_bounds(chain: &Chain) -> [i64; 2] {
@@ -367,6 +401,11 @@ fn lowered_chains_match_the_float_path_and_are_the_same_bytes_on_cpu_and_gpu() {
         let (on_cpu, cpu_lowered) = run_lowered(&chain.graph, &inputs, Backend::Cpu);
         let (on_gpu, gpu_lowered) = run_lowered(&chain.graph, &inputs, Backend::Gpu(&gpu));
         assert_eq!((cpu_lowered, gpu_lowered), (2, 2), "{label}");
+        assert_eq!(
+            plan_ops(&chain.graph, &inputs),
+            ["QuantizeLinear", "QLinearConv", "MaxPool", "QLinearConv"],
+            "{label}: no dequantization left between the layers"
+        );
         for ((cpu, gpu), (float, bound)) in on_cpu
             .iter()
             .zip(&on_gpu)

@@ -31,8 +31,9 @@ use std::fmt;
 pub struct PassReport {
     /// Identity and Dropout nodes removed.
     pub identities_removed: usize,
-    /// Conv nodes between DequantizeLinear and QuantizeLinear lowered to QLinearConv.
-    pub qdq_convs_lowered: usize,
+    /// Nodes between DequantizeLinear and QuantizeLinear lowered to integer ops (Conv to
+    /// QLinearConv, MaxPool to an int8/uint8 MaxPool).
+    pub qdq_nodes_lowered: usize,
     /// Nodes evaluated at load time and replaced by initializers.
     pub constants_folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
@@ -47,10 +48,10 @@ impl fmt::Display for PassReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} identities removed, {} QDQ convs lowered, {} constants folded, {} batchnorms \
+            "{} identities removed, {} QDQ nodes lowered, {} constants folded, {} batchnorms \
              folded, {} activations fused, {} dead nodes removed",
             self.identities_removed,
-            self.qdq_convs_lowered,
+            self.qdq_nodes_lowered,
             self.constants_folded,
             self.batchnorms_folded,
             self.activations_fused,
@@ -89,7 +90,7 @@ pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Res
     graph.validate()?;
     let identities_removed = remove_identities(graph)?;
     // Before constant folding, which would turn a weight's DequantizeLinear into a float weight.
-    let qdq_convs_lowered = lower_qdq(graph)?;
+    let qdq_nodes_lowered = lower_qdq(graph)?;
     let mut dead_nodes_removed = eliminate_dead_nodes(graph)?;
     let constants_folded = fold_constants(graph, input_shapes)?;
     let batchnorms_folded = fold_batchnorm(graph)?;
@@ -98,7 +99,7 @@ pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Res
     graph.validate()?;
     Ok(PassReport {
         identities_removed,
-        qdq_convs_lowered,
+        qdq_nodes_lowered,
         constants_folded,
         batchnorms_folded,
         activations_fused,
@@ -248,7 +249,7 @@ mod tests {
         let report = optimize(&mut after, &[]).unwrap();
         let expected = PassReport {
             identities_removed: 2,
-            qdq_convs_lowered: 0,
+            qdq_nodes_lowered: 0,
             constants_folded: 4,
             batchnorms_folded: 1,
             activations_fused: 1,
@@ -257,7 +258,7 @@ mod tests {
         assert_eq!(report, expected);
         assert_eq!(
             report.to_string(),
-            "2 identities removed, 0 QDQ convs lowered, 4 constants folded, 1 batchnorms \
+            "2 identities removed, 0 QDQ nodes lowered, 4 constants folded, 1 batchnorms \
              folded, 1 activations fused, 1 dead nodes removed"
         );
         let ops: Vec<&str> = after.nodes.iter().map(|n| n.op.name()).collect();

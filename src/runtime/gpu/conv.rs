@@ -188,9 +188,14 @@ pub(super) fn q8_conv_weights(args: &Args<'_>) -> Result<GpuQ8ConvWeights> {
     GpuQ8ConvWeights::upload(args.gpu, &q8, shape)
 }
 
-/// MaxPool (`max`) or AveragePool of f32 or f16.
+/// MaxPool (`max`; f32, f16, int8 or uint8) or AveragePool (f32 or f16).
 pub(super) fn pool(args: &Args<'_>, attrs: &PoolAttrs, max: bool) -> Result<GpuTensor> {
-    let x = args.tensor_of(0, &[DType::F32, DType::F16])?;
+    let dtypes: &[DType] = if max {
+        &[DType::F32, DType::F16, DType::I8, DType::U8]
+    } else {
+        &[DType::F32, DType::F16]
+    };
+    let x = args.tensor_of(0, dtypes)?;
     let input = spatial(args, x.shape())?;
     let pads = resolve_auto_pads(
         attrs.auto_pad,

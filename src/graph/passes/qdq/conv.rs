@@ -86,12 +86,15 @@ fn plan_conv(graph: &Graph, conv: &Node) -> Refusal {
         return Err("its QuantizeLinear does not saturate".into());
     }
     let mut synthesized = Vec::new();
-    let w_zero_point = w_dq.input(2).map(str::to_string).unwrap_or_else(|| {
-        let name = unique_name(graph, &format!("{}::w_zero_point", conv.name));
-        let zero = HostTensor::new(&[], TensorData::I8(vec![0])).expect("a scalar");
-        synthesized.push((name.clone(), zero));
-        name
-    });
+    let w_zero_point = match w_dq.input(2) {
+        Some(name) => name.to_string(),
+        None => {
+            let name = unique_name(graph, &format!("{}::w_zero_point", conv.name));
+            let zero = HostTensor::new(&[], TensorData::I8(vec![0]));
+            synthesized.push((name.clone(), zero.map_err(|error| error.to_string())?));
+            name
+        }
+    };
     let input = |node: &Node, index: usize| node.input(index).map(str::to_string);
     let inputs = vec![
         Some(x_q),

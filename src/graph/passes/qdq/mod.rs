@@ -6,9 +6,11 @@
 //! [`lower_qdq`] runs before constant folding (which would turn a weight's DequantizeLinear into a
 //! float initializer) and logs at `info` which nodes it lowered and, for each Conv it left in
 //! float, why. Patterns lowered today: `DQ(x), DQ(w), [DQ(b)] → Conv → [Relu] → Q` ⇒
-//! `QLinearConv` ([`conv`]).
+//! `QLinearConv` ([`conv`]) and `DQ(x) → MaxPool → Q` with the same quantization ⇒ MaxPool on
+//! the integers ([`pool`]).
 
 mod conv;
+mod pool;
 #[cfg(test)]
 mod tests;
 
@@ -16,18 +18,19 @@ use crate::error::Result;
 use crate::graph::{Graph, Node, Op};
 use crate::tensor::{DType, HostTensor};
 
-/// How many Conv nodes [`lower_qdq`] lowered, and the reasons it left the others in float.
+/// Which nodes [`lower_qdq`] lowered, and the reasons it left the others in float.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QdqLowering {
-    /// Names of the Conv nodes now computed by QLinearConv.
+    /// Names of the nodes now computed in integers (Conv as QLinearConv, MaxPool on int8/uint8).
     pub lowered: Vec<String>,
-    /// `(node, reason)` for each Conv left in float.
+    /// `(node, reason)` for each Conv or MaxPool left in float.
     pub kept_float: Vec<(String, String)>,
 }
 
-/// Lowers every `DQ → Conv → [Relu] → Q` pattern of `graph` that integer arithmetic computes
-/// exactly as the float path up to the requantization's rounding; returns how many it lowered.
-/// The DequantizeLinear nodes it bypasses are left for dead-node elimination.
+/// Lowers every `DQ → Conv → [Relu] → Q` and `DQ → MaxPool → Q` pattern of `graph` that integer
+/// arithmetic computes exactly as the float path (up to the requantization's rounding, for
+/// Conv); returns how many it lowered. The DequantizeLinear nodes it bypasses are left for
+/// dead-node elimination.
 pub fn lower_qdq(graph: &mut Graph) -> Result<usize> {
     let report = lower_qdq_report(graph)?;
     Ok(report.lowered.len())
@@ -38,23 +41,33 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
     let mut report = QdqLowering::default();
     let mut index = 0;
     while index < graph.nodes.len() {
-        if !matches!(graph.nodes[index].op, Op::Conv(_)) {
-            index += 1;
-            continue;
-        }
         let name = graph.nodes[index].name.clone();
-        match conv::plan(graph, index)? {
-            Ok(lowering) => {
+        let op = graph.nodes[index].op.name();
+        let outcome = match graph.nodes[index].op {
+            Op::Conv(_) => conv::plan(graph, index)?.map(|lowering| {
                 conv::apply(graph, index, lowering);
-                log::info!("QDQ lowering: Conv '{name}' runs as an integer QLinearConv");
+                "an integer QLinearConv"
+            }),
+            Op::MaxPool(_) => pool::plan(graph, index).map(|lowering| {
+                pool::apply(graph, index, lowering);
+                "a MaxPool on its quantized values"
+            }),
+            _ => {
+                index += 1;
+                continue;
+            }
+        };
+        match outcome {
+            Ok(how) => {
+                log::info!("QDQ lowering: {op} '{name}' runs as {how}");
                 report.lowered.push(name);
             }
             Err(reason) => {
-                log::info!("QDQ lowering: Conv '{name}' stays float: {reason}");
+                log::info!("QDQ lowering: {op} '{name}' stays float: {reason}");
                 report.kept_float.push((name, reason));
-                index += 1;
             }
         }
+        index += 1;
     }
     Ok(report)
 }
@@ -124,7 +137,8 @@ fn quantization_of(
     })
 }
 
-/// The first node reading `value` and how many inputs (and graph outputs) read it.
+/// The index of the node reading `value` when exactly one node input, and no graph output,
+/// reads it.
 fn sole_consumer(graph: &Graph, value: &str) -> Option<usize> {
     if graph.use_count(value) != 1 {
         return None;

@@ -160,3 +160,54 @@ fn what_cannot_be_lowered_stays_float_with_a_reason() {
         "{nonzero_weight_zero}"
     );
 }
+
+/// `chain()` with `dq1 → MaxPool 3×3 (pad 1) → Q(s1 or `pool_scale`, z) → DQ` before conv2.
+fn chain_with_max_pool(pool_scale: &str) -> Graph {
+    let mut graph = chain();
+    let pool = Op::MaxPool(crate::graph::PoolAttrs {
+        kernel_shape: vec![3, 3],
+        strides: vec![1, 1],
+        pads: vec![1; 4],
+        dilations: vec![1, 1],
+        ceil_mode: false,
+        count_include_pad: false,
+        auto_pad: crate::graph::AutoPad::NotSet,
+    });
+    let quantize = Op::QuantizeLinear {
+        axis: 1,
+        saturate: true,
+    };
+    let dequantize = Op::DequantizeLinear { axis: 1 };
+    let added = [
+        node("pool", pool, &["d1"], &["p"]),
+        node("q_pool", quantize, &["p", pool_scale, "z"], &["p_q"]),
+        node("dq_pool", dequantize, &["p_q", pool_scale, "z"], &["p_f"]),
+    ];
+    graph.nodes.splice(8..8, added);
+    let conv2 = graph.nodes.iter_mut().find(|n| n.name == "conv2").unwrap();
+    conv2.inputs[0] = Some("p_f".into());
+    graph
+}
+
+#[test]
+fn a_max_pool_between_quantized_convs_stays_in_integers() {
+    let mut graph = chain_with_max_pool("s1");
+    let report = lower_qdq_report(&mut graph).unwrap();
+    assert_eq!(report.lowered, ["conv1", "pool", "conv2"]);
+    eliminate_dead_nodes(&mut graph).unwrap();
+    let ops: Vec<&str> = graph.nodes.iter().map(|n| n.op.name()).collect();
+    assert_eq!(
+        ops,
+        ["QuantizeLinear", "QLinearConv", "MaxPool", "QLinearConv"]
+    );
+    assert_eq!(graph.nodes[2].inputs, [Some("q1".to_string())]);
+    assert_eq!(graph.nodes[3].input(0), Some("p_q"));
+    graph.validate().unwrap();
+    // Another scale after the pool is a requantization: the pool stays float.
+    let mut rescaled = chain_with_max_pool("s2");
+    let report = lower_qdq_report(&mut rescaled).unwrap();
+    assert_eq!(report.lowered, ["conv1", "conv2"]);
+    let (name, reason) = &report.kept_float[0];
+    assert_eq!(name, "pool");
+    assert!(reason.contains("differ"), "{reason}");
+}
