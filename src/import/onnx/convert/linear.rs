@@ -108,10 +108,12 @@ fn check_quantization(ctx: &mut NodeContext, dequantize: bool) -> Result<()> {
                 )))
             }
         }
-        if scale_shape
-            .as_deref()
-            .is_some_and(|shape| shape != zero_point.shape())
-        {
+        // One value each is per-tensor whatever the shapes ([] or [1]); otherwise they must agree.
+        let mismatched = |shape: &[usize]| {
+            let one = |dims: &[usize]| dims.iter().product::<usize>() == 1;
+            shape != zero_point.shape() && !(one(shape) && one(zero_point.shape()))
+        };
+        if scale_shape.as_deref().is_some_and(mismatched) {
             return Err(ctx.invalid(format!(
                 "zero point of shape {:?} for scales of shape {:?}: they must match",
                 zero_point.shape(),
@@ -207,14 +209,9 @@ mod tests {
             constant("s", scale_shape, TensorData::F32(scale)),
             constant("z", &zero_shape, zero),
         ];
-        match parse(&model(
-            13,
-            vec![dequantize.clone()],
-            initializers.clone(),
-            &["y"],
-        )) {
+        match parse(&model(13, vec![dequantize], initializers, &["y"])) {
             Ok(graph) => format!("ok {:?}", graph.nodes[0].inputs),
-            Err(_) => parse_error(&model(13, vec![dequantize], initializers, &["y"])),
+            Err(error) => error.to_string(),
         }
     }
 
