@@ -16,15 +16,15 @@ use crate::common::{plan_ops, run_lowered, run_unlowered};
 /// outputs conv1's and conv2's quantized values `q1` and `y_q`: 3 → 5 → 7 channels on a 2×3×9×7 input, so conv1 has 63
 /// output pixels (not whole words of four) and conv2 20 (whole words). Every activation is
 /// quantized to `dtype` with `zero_point`; conv1's output step is `step`, conv2's `2·step`.
-struct Chain {
-    graph: Graph,
+pub(crate) struct Chain {
+    pub(crate) graph: Graph,
     /// conv2's weight, `[7, 5, 3, 3]`, and its one scale.
     w2: Vec<i8>,
     w2_scale: f32,
     step: f32,
 }
 
-fn conv_chain(dtype: DType, zero_point: i32, step: f32, seed: u64) -> Chain {
+pub(crate) fn conv_chain(dtype: DType, zero_point: i32, step: f32, seed: u64) -> Chain {
     let mut rng = SeededRng::new(seed);
     let (s0, w2_scale) = (1.0 / 64.0, 0.004);
     let w1: Vec<i8> = (rng.int_vec(135, -128, 127).into_iter())

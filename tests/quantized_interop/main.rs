@@ -8,6 +8,7 @@
 //! - Small graphs built here (odd channel counts, zero points 0/128/255 and −128/0/127, saturating
 //!   scales): the lowered graph's integers are the same bytes on the CPU and the GPU, and within a
 //!   derived bound of the unlowered float path (`chain_step_bounds`).
+mod bench;
 mod chains;
 mod common;
 mod onnxruntime_models;

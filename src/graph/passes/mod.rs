@@ -19,7 +19,10 @@ pub use dead::eliminate_dead_nodes;
 pub use fold::{fold_constants, MAX_FOLDED_BYTES};
 pub use fuse::fuse_activations;
 pub use identity::remove_identities;
-pub use qdq::{lower_qdq, lower_qdq_report, QdqLowering};
+pub use qdq::{
+    arithmetic_table, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic, NodeArithmetic,
+    QdqLowering,
+};
 
 use crate::error::Result;
 use crate::graph::Graph;
@@ -87,24 +90,52 @@ impl fmt::Display for PassReport {
 /// # Ok::<(), kiln::Error>(())
 /// ```
 pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Result<PassReport> {
+    optimize_with(graph, input_shapes, &PassOptions::default()).map(|(report, _)| report)
+}
+
+/// Which optional passes [`optimize_with`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassOptions {
+    /// Lower QDQ patterns to integer ops ([`lower_qdq`]); when false every QuantizeLinear and
+    /// DequantizeLinear runs as a float op (the float path `kiln bench model` compares against).
+    pub lower_qdq: bool,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        PassOptions { lower_qdq: true }
+    }
+}
+
+/// [`optimize`] with `options`, also returning what the QDQ lowering did (empty when it is off).
+pub fn optimize_with(
+    graph: &mut Graph,
+    input_shapes: &[(String, Vec<usize>)],
+    options: &PassOptions,
+) -> Result<(PassReport, QdqLowering)> {
     graph.validate()?;
     let identities_removed = remove_identities(graph)?;
     // Before constant folding, which would turn a weight's DequantizeLinear into a float weight.
-    let qdq_nodes_lowered = lower_qdq(graph)?;
+    let qdq = match options.lower_qdq {
+        true => lower_qdq_report(graph)?,
+        false => QdqLowering::default(),
+    };
+    let qdq_nodes_lowered = qdq.lowered.len();
     let mut dead_nodes_removed = eliminate_dead_nodes(graph)?;
     let constants_folded = fold_constants(graph, input_shapes)?;
     let batchnorms_folded = fold_batchnorm(graph)?;
     let activations_fused = fuse_activations(graph)?;
     dead_nodes_removed += eliminate_dead_nodes(graph)?;
     graph.validate()?;
-    Ok(PassReport {
+    let report = PassReport {
         identities_removed,
         qdq_nodes_lowered,
         constants_folded,
         batchnorms_folded,
         activations_fused,
         dead_nodes_removed,
-    })
+    };
+    Ok((report, qdq))
 }
 
 /// Points every node input reading `from` at `to` (graph outputs are left alone).

@@ -10,9 +10,12 @@
 //! the integers ([`pool`]).
 
 mod conv;
+mod placement;
 mod pool;
 #[cfg(test)]
 mod tests;
+
+pub use placement::{arithmetic_table, node_arithmetic, Arithmetic, NodeArithmetic};
 
 use crate::error::Result;
 use crate::graph::{Graph, Node, Op};

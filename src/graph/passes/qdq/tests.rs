@@ -211,3 +211,45 @@ fn a_max_pool_between_quantized_convs_stays_in_integers() {
     assert_eq!(name, "pool");
     assert!(reason.contains("differ"), "{reason}");
 }
+
+#[test]
+fn every_node_after_the_passes_says_integer_conversion_or_float_with_the_reason() {
+    let mut graph = chain();
+    // conv1 reads the float input directly: the lowering refuses it, conv2 stays lowered.
+    graph.nodes[4].inputs[0] = Some("x".into());
+    let options = crate::graph::passes::PassOptions::default();
+    let (report, lowering) =
+        crate::graph::passes::optimize_with(&mut graph, &[], &options).unwrap();
+    assert_eq!(report.qdq_nodes_lowered, 1);
+    let nodes = node_arithmetic(&graph, &lowering);
+    let of = |name: &str| {
+        let found = nodes.iter().find(|node| node.node == name);
+        found
+            .unwrap_or_else(|| panic!("{name} in {nodes:?}"))
+            .clone()
+    };
+    assert_eq!(of("conv2").arithmetic, Arithmetic::Integer);
+    assert_eq!(of("conv2").op, "QLinearConv");
+    assert_eq!(of("q1").arithmetic, Arithmetic::Conversion);
+    match of("conv1").arithmetic {
+        Arithmetic::Float(reason) => {
+            assert!(
+                reason.contains("input is not a DequantizeLinear"),
+                "{reason}"
+            )
+        }
+        other => panic!("conv1 runs as {other}"),
+    }
+    let table = arithmetic_table(&nodes);
+    assert!(
+        table.contains("| conv2 | QLinearConv | integer |"),
+        "{table}"
+    );
+    assert!(table.contains("| conv1 | Conv | float: "), "{table}");
+    let integers = nodes.iter().filter(|n| n.arithmetic == Arithmetic::Integer);
+    let summary = format!("{} nodes in integers", integers.count());
+    assert!(table.contains(&summary), "{table}");
+    let unlowered = crate::graph::passes::PassOptions { lower_qdq: false };
+    let (_, nothing) = crate::graph::passes::optimize_with(&mut chain(), &[], &unlowered).unwrap();
+    assert_eq!(nothing, QdqLowering::default());
+}
