@@ -35,6 +35,9 @@ export KILN_REQUIRE_DETECTION_ASSETS=1
 # VGG-19 and AlexNet with seeded weights (tests/big_models.rs), built from the same onnx venv.
 scripts/make_reference_cnns.sh
 export KILN_REQUIRE_REFERENCE_CNNS=1
+# Small CNNs quantized by onnxruntime, with its outputs (tests/quantized_interop.rs).
+scripts/make_quantized_models.sh
+export KILN_REQUIRE_QUANTIZED_MODELS=1
 
 cargo test "$@"
 

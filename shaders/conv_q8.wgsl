@@ -7,6 +7,7 @@
 // with k = (c·kH + kh)·kW + kw the weight's own order and x_k the input under tap k, x_zp in the
 // padding (so padding adds nothing, as ONNX pads with the zero point).
 //
+// uint8 input or output (INPUT_U8, OUTPUT_U8) is int8 with each byte's top bit flipped.
 // Assumes: weights in the Q8Weights layout ([M, K] int8 rows padded to k_words = ceil(K / 4)
 // words, zero points all 0; the launcher checks); x int8 NCHW packed four per word, little end
 // first. The gathered x word of four k holds 0 past K, so the weights' padding bytes count for
@@ -42,6 +43,12 @@ const TILE_KW: u32 = 16u;
 
 override HAS_BIAS: bool = false;
 override WHOLE_WORDS: bool = false;
+// uint8 activations map exactly onto int8 by flipping each byte's top bit (v − 128); the launcher
+// passes the zero points shifted the same way, so the arithmetic is the int8 one throughout.
+override INPUT_U8: bool = false;
+override OUTPUT_U8: bool = false;
+// A fused Relu: the output is clamped below at the zero point (the real value 0).
+override RELU: bool = false;
 
 struct Q8ConvParams {
     // Output channels per group, columns (N·OH·OW), K and weight words per row.
@@ -88,7 +95,8 @@ fn x_byte(c: u32, kh: u32, kw: u32) -> u32 {
         return bitcast<u32>(params.x_zero_point) & 0xffu;
     }
     let index = pixel_base + (c * conv.height + u32(row)) * conv.width + u32(col);
-    return (x_words[index / 4u] >> (8u * (index % 4u))) & 0xffu;
+    let byte = (x_words[index / 4u] >> (8u * (index % 4u))) & 0xffu;
+    return select(byte, byte ^ 0x80u, INPUT_U8);
 }
 
 // Words first_word .. first_word + 3 of the pixel's gathered im2col column.
@@ -138,8 +146,12 @@ fn requantize(acc: i32, channel: u32) -> u32 {
     }
     let value = f32(total >> 8u) * 256.0 + f32(total & 0xff);
     let scaled = round(value * multipliers[channel]);
-    let q = clamp(scaled + f32(params.y_zero_point), -128.0, 127.0);
-    return bitcast<u32>(i32(q)) & 0xffu;
+    var q = clamp(scaled + f32(params.y_zero_point), -128.0, 127.0);
+    if RELU {
+        q = max(q, f32(params.y_zero_point));
+    }
+    let byte = bitcast<u32>(i32(q)) & 0xffu;
+    return select(byte, byte ^ 0x80u, OUTPUT_U8);
 }
 
 @compute @workgroup_size(16, 16, 1)

@@ -10,6 +10,7 @@ pub mod measure;
 pub mod model;
 pub mod output;
 pub mod provenance;
+pub mod qdq;
 pub mod report;
 pub mod roofline;
 pub mod sparse;

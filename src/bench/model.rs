@@ -2,13 +2,16 @@
 //! backend. A GPU iteration records one inference (input upload and every node; the outputs stay
 //! on the device) and is timed by GPU timestamps around it and by the wall clock around its
 //! submission; a CPU iteration is one `Plan::run`. The runtime runs models in f32 only, so every
-//! result is f32. Operations count the multiply-adds of Conv, ConvTranspose, MatMul and Gemm nodes
+//! result is f32. Operations count the multiply-adds of Conv, QLinearConv, ConvTranspose, MatMul and Gemm nodes
 //! (2 FLOP each; element-wise work is left out); bytes are the minimal traffic: weights, inputs and
 //! outputs once.
 
 use std::collections::BTreeMap;
 
 use crate::bench::measure::{time_cpu, time_gpu, IterationSettings, Timings};
+use crate::bench::qdq::{
+    has_qdq, integer_node_count, QdqComparison, QdqPath, QdqPathFigures, QDQ_PATHS,
+};
 use crate::bench::report::{
     BackendRun, BenchResult, DeviceReport, Precision, Roofline, Throughput,
 };
@@ -34,6 +37,40 @@ pub struct ModelBenchConfig {
     pub iterations: IterationSettings,
     /// The roofline measurement, or `None` to skip it.
     pub roofline: Option<RooflineSettings>,
+    /// For a model with QuantizeLinear/DequantizeLinear nodes, run each batch on both
+    /// [`QDQ_PATHS`] (lowering off, then on) and compare them; otherwise run once, lowered.
+    pub compare_qdq: bool,
+}
+
+/// The paths each batch of `graph` runs: both QDQ paths when compared, else the default passes.
+fn paths(graph: &Graph, config: &ModelBenchConfig) -> &'static [QdqPath] {
+    match config.compare_qdq && has_qdq(graph) {
+        true => &QDQ_PATHS,
+        false => &QDQ_PATHS[1..],
+    }
+}
+
+/// The result variant of `path` on a backend described by `base`.
+fn variant(base: &str, path: QdqPath, compared: bool) -> String {
+    match compared {
+        true => format!("{base}, {}", path.label()),
+        false => base.to_string(),
+    }
+}
+
+/// Pairs a batch's float and integer figures, when both ran.
+fn comparison(
+    device: &DeviceReport,
+    batch: usize,
+    figures: Vec<QdqPathFigures>,
+) -> Option<QdqComparison> {
+    let [float, integer]: [QdqPathFigures; 2] = figures.try_into().ok()?;
+    Some(QdqComparison {
+        device: format!("{} ({})", device.backend, device.adapter),
+        batch,
+        float,
+        integer,
+    })
 }
 
 /// The bound shape of every graph input at `batch`: from `overrides` where given, else the
@@ -105,6 +142,10 @@ pub fn model_operations(graph: &Graph, types: &BTreeMap<String, ValueType>) -> f
             let taps = || elements(weight.get(1..).unwrap_or(&[]));
             match &node.op {
                 Op::Conv(_) => 2.0 * out * taps(),
+                Op::QLinearConv(_) => {
+                    let weight = shape_of(types, node.input(3));
+                    2.0 * out * elements(weight.get(1..).unwrap_or(&[]))
+                }
                 Op::ConvTranspose(_) => 2.0 * elements(first) * taps(),
                 Op::MatMul { .. } => 2.0 * out * first.last().copied().unwrap_or(0) as f64,
                 Op::Gemm { trans_a, .. } => {
@@ -201,14 +242,15 @@ fn validate(config: &ModelBenchConfig) -> Result<()> {
 }
 
 /// Runs `graph` (named `model` in the results) on `gpu` at every batch of `config`, measuring
-/// the roofline first; `progress` hears of each batch as it finishes.
+/// the roofline first; `progress` hears of each batch as it finishes. Returns the run and, for a
+/// compared QDQ model, the float and integer paths' figures per batch.
 pub fn run_gpu(
     gpu: &Gpu,
     graph: &Graph,
     model: &str,
     config: &ModelBenchConfig,
     progress: &mut dyn FnMut(usize),
-) -> Result<BackendRun> {
+) -> Result<(BackendRun, Vec<QdqComparison>)> {
     validate(config)?;
     let capacity = (2 * config.iterations.iterations as u32).max(64);
     let mut timestamps = TimestampQueries::new(gpu, capacity);
@@ -216,67 +258,117 @@ pub fn run_gpu(
         Some(settings) => Some(roofline::measure_gpu(gpu, settings, timestamps.as_mut())?),
         None => None,
     };
-    let mut rng = SeededRng::new(2028);
-    let mut results = Vec::new();
-    for &batch in &config.batches {
-        let shapes = input_shapes(graph, &config.input_shapes, batch)?;
-        let mut plan = Plan::new(graph, &shapes, Backend::Gpu(gpu))?;
-        let inputs = random_inputs(&plan, &mut rng)?;
-        let work = work(&plan, &shapes, &inputs)?;
-        let timings = time_gpu(gpu, &config.iterations, timestamps.as_mut(), || {
-            plan.run_on_device(&inputs).map(drop)
-        })?;
-        let variant = "f32, outputs on device";
-        results.push(result(
-            model,
-            batch,
-            variant,
-            work,
-            &timings,
-            roof.as_ref(),
-        )?);
-        progress(batch);
-    }
-    Ok(BackendRun {
-        device: DeviceReport::of_gpu(gpu),
-        roofline: roof,
-        results,
-    })
+    let device = DeviceReport::of_gpu(gpu);
+    let (results, comparisons) = run_paths(
+        graph,
+        model,
+        config,
+        &device,
+        |path, shapes, rng| {
+            let mut plan =
+                Plan::with_passes(graph, shapes, Backend::Gpu(gpu), &path.pass_options())?;
+            let inputs = random_inputs(&plan, rng)?;
+            let work = work(&plan, shapes, &inputs)?;
+            let timings = time_gpu(gpu, &config.iterations, timestamps.as_mut(), || {
+                plan.run_on_device(&inputs).map(drop)
+            })?;
+            Ok((plan, work, timings))
+        },
+        "f32, outputs on device",
+        roof.as_ref(),
+        progress,
+    )?;
+    Ok((
+        BackendRun {
+            device,
+            roofline: roof,
+            results,
+        },
+        comparisons,
+    ))
 }
 
-/// Runs `graph` on the CPU reference backend at every batch of `config`.
+/// Runs `graph` on the CPU reference backend at every batch of `config`, returning as
+/// [`run_gpu`] does.
 pub fn run_cpu(
     graph: &Graph,
     model: &str,
     config: &ModelBenchConfig,
     progress: &mut dyn FnMut(usize),
-) -> Result<BackendRun> {
+) -> Result<(BackendRun, Vec<QdqComparison>)> {
     validate(config)?;
     let roof = match &config.roofline {
         Some(settings) => Some(roofline::measure_cpu(settings)?),
         None => None,
     };
-    let mut rng = SeededRng::new(2028);
-    let mut results = Vec::new();
-    for &batch in &config.batches {
+    let device = DeviceReport::host_cpu();
+    let (results, comparisons) = run_paths(
+        graph,
+        model,
+        config,
+        &device,
+        |path, shapes, rng| {
+            let mut plan = Plan::with_passes(graph, shapes, Backend::Cpu, &path.pass_options())?;
+            let inputs = random_inputs(&plan, rng)?;
+            let work = work(&plan, shapes, &inputs)?;
+            let timings = time_cpu(&config.iterations, || plan.run(&inputs).map(drop))?;
+            Ok((plan, work, timings))
+        },
+        "reference",
+        roof.as_ref(),
+        progress,
+    )?;
+    Ok((
+        BackendRun {
+            device,
+            roofline: roof,
+            results,
+        },
+        comparisons,
+    ))
+}
+
+/// A plan built for one path, its operations and bytes, and its timings.
+type TimedPlan<'p> = (Plan<'p>, (f64, f64), Timings);
+
+/// Runs every batch of `config` on each of its [`paths`] through `bench` (which builds, feeds and
+/// times the plan; a fresh generator seeded alike per path, so both paths see the same inputs),
+/// returning the results and, when both QDQ paths ran, their comparison per batch.
+#[allow(clippy::too_many_arguments)]
+fn run_paths<'p>(
+    graph: &Graph,
+    model: &str,
+    config: &ModelBenchConfig,
+    device: &DeviceReport,
+    mut bench: impl FnMut(QdqPath, &[(String, Vec<usize>)], &mut SeededRng) -> Result<TimedPlan<'p>>,
+    base_variant: &str,
+    roof: Option<&Roofline>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(Vec<BenchResult>, Vec<QdqComparison>)> {
+    let paths = paths(graph, config);
+    let integer_nodes = match paths.len() {
+        2 => integer_node_count(graph)?,
+        _ => 0,
+    };
+    let (mut results, mut comparisons) = (Vec::new(), Vec::new());
+    for (index, &batch) in config.batches.iter().enumerate() {
         let shapes = input_shapes(graph, &config.input_shapes, batch)?;
-        let mut plan = Plan::new(graph, &shapes, Backend::Cpu)?;
-        let inputs = random_inputs(&plan, &mut rng)?;
-        let work = work(&plan, &shapes, &inputs)?;
-        let timings = time_cpu(&config.iterations, || plan.run(&inputs).map(drop))?;
-        results.push(result(
-            model,
-            batch,
-            "reference",
-            work,
-            &timings,
-            roof.as_ref(),
-        )?);
+        let mut figures = Vec::new();
+        for &path in paths {
+            let mut rng = SeededRng::new(2028 + index as u64);
+            let (plan, work, timings) = bench(path, &shapes, &mut rng)?;
+            let variant = variant(base_variant, path, paths.len() == 2);
+            let result = result(model, batch, &variant, work, &timings, roof)?;
+            let lowered = if path == QdqPath::Integer {
+                integer_nodes
+            } else {
+                0
+            };
+            figures.push(QdqPathFigures::of(&plan, &result.latency, lowered));
+            results.push(result);
+        }
+        comparisons.extend(comparison(device, batch, figures));
         progress(batch);
     }
-    Ok(BackendRun {
-        device: DeviceReport::host_cpu(),
-        roofline: roof,
-        results,
-    })
+    Ok((results, comparisons))
 }

@@ -79,6 +79,12 @@ pub enum BenchCommand {
         run: RunOptions,
     },
     /// A whole model (`.onnx`, `.kiln`, Darknet `.cfg`) through the runtime's Plan, per batch.
+    ///
+    /// A QDQ model (QuantizeLinear/DequantizeLinear nodes) runs each batch twice in the same run:
+    /// the float path (QDQ lowering off, every DequantizeLinear/QuantizeLinear a float op), then
+    /// the integer path (lowered to QLinearConv and int8/uint8 MaxPool). A table after the
+    /// report gives both median latencies, their ratio (float/integer: above 1 means the integer
+    /// path is faster), the weight bytes and peak activation bytes of each.
     Model {
         /// The model: `.onnx`, `.kiln` or a Darknet `.cfg`.
         model: PathBuf,
@@ -89,6 +95,9 @@ pub enum BenchCommand {
         /// dimension is replaced by each batch size). Repeatable.
         #[arg(long = "input")]
         inputs: Vec<String>,
+        /// Run a QDQ model on the integer (lowered) path only, without the float path beside it.
+        #[arg(long)]
+        no_qdq_compare: bool,
         #[command(flatten)]
         run: RunOptions,
     },
@@ -148,8 +157,9 @@ pub fn execute(device: &DeviceArgs, what: BenchCommand) -> kiln::Result<()> {
             model,
             precisions,
             inputs,
+            no_qdq_compare,
             run,
-        } => bench_model(device, &model, &precisions, &inputs, &run),
+        } => bench_model(device, &model, &precisions, &inputs, !no_qdq_compare, &run),
         BenchCommand::Compare {
             reports,
             baseline,
@@ -306,6 +316,7 @@ fn bench_model(
     path: &Path,
     precisions: &str,
     inputs: &[String],
+    compare_qdq: bool,
     run: &RunOptions,
 ) -> kiln::Result<()> {
     for precision in parse_list::<Precision>("--precisions", precisions)? {
@@ -328,6 +339,7 @@ fn bench_model(
         input_shapes,
         iterations: run.iterations(),
         roofline: run.roofline(),
+        compare_qdq,
     };
     let graph = kiln::import::load_model(path)?;
     let name = path.file_name().map_or_else(
@@ -336,17 +348,25 @@ fn bench_model(
     );
     let command = format!("model {}", path.display());
     let mut report = BenchReport::new(&command, run.machine.as_deref(), config.iterations);
+    let mut comparisons = Vec::new();
     report.runs = run_targets(device, config.batches.len(), |target, gpu, bar| {
         let mut progress = |batch: usize| {
             bar.set_message(format!("{target}: {name} batch {batch}"));
             bar.inc(1);
         };
-        match gpu {
+        let (backend_run, compared) = match gpu {
             Some(gpu) => kiln::bench::model::run_gpu(gpu, &graph, &name, &config, &mut progress),
             None => kiln::bench::model::run_cpu(&graph, &name, &config, &mut progress),
-        }
+        }?;
+        comparisons.extend(compared);
+        Ok(backend_run)
     })?;
-    finish(&report, run.out.as_deref())
+    finish(&report, run.out.as_deref())?;
+    if !comparisons.is_empty() {
+        println!("\nQDQ float path against the lowered integer path ({name}):\n");
+        print!("{}", kiln::bench::qdq::comparison_markdown(&comparisons));
+    }
+    Ok(())
 }
 
 /// The `--batch` list, each size within [`kiln::limits::check_batch`].

@@ -1,10 +1,13 @@
 //! `kiln inspect MODEL`: every node's weights with their precision, layout, shape and bytes, and
-//! the totals, for `.onnx`, `.kiln` and Darknet `.cfg` alike; for `.kiln` also the provenance.
+//! the totals, for `.onnx`, `.kiln` and Darknet `.cfg` alike; for `.kiln` also the provenance;
+//! for a QDQ model also which nodes run in integers after the passes, and why the others do not.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kiln::format::{inspect::format_table, load_kiln};
+use kiln::graph::passes::{arithmetic_table, node_arithmetic, optimize_with, PassOptions};
+use kiln::graph::Graph;
 use kiln::import::{load_model, ModelKind};
 
 /// Arguments of `kiln inspect`.
@@ -41,5 +44,25 @@ pub fn execute(args: InspectArgs) -> kiln::Result<ExitCode> {
         graph.outputs.len()
     );
     print!("{}", format_table(&graph));
+    if kiln::bench::qdq::has_qdq(&graph) {
+        print_arithmetic(&graph);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints, per node of `graph` after the passes (at its declared input shapes), whether it runs
+/// in integers, converts, or runs in float and why; a graph the passes cannot optimise at its
+/// declared shapes gets a note instead.
+fn print_arithmetic(graph: &Graph) {
+    let mut optimized = graph.clone();
+    match optimize_with(&mut optimized, &[], &PassOptions::default()) {
+        Ok((_, lowering)) => {
+            println!("\nafter the passes (QDQ lowering on): where each node computes\n");
+            print!(
+                "{}",
+                arithmetic_table(&node_arithmetic(&optimized, &lowering))
+            );
+        }
+        Err(error) => println!("\nQDQ lowering not shown: the passes failed: {error}"),
+    }
 }

@@ -217,10 +217,14 @@ fn model_bench_runs_one_plan_per_batch_on_gpu_and_cpu() {
             iterations: 3,
         },
         roofline: None,
+        compare_qdq: true,
     };
-    let on_gpu =
+    let (on_gpu, gpu_qdq) =
         kiln::bench::model::run_gpu(gpu, &graph, "tiny.onnx", &config, &mut |_| ()).unwrap();
-    let on_cpu = kiln::bench::model::run_cpu(&graph, "tiny.onnx", &config, &mut |_| ()).unwrap();
+    let (on_cpu, cpu_qdq) =
+        kiln::bench::model::run_cpu(&graph, "tiny.onnx", &config, &mut |_| ()).unwrap();
+    // No QuantizeLinear/DequantizeLinear: one path, nothing to compare.
+    assert!(gpu_qdq.is_empty() && cpu_qdq.is_empty());
     for run in [&on_gpu, &on_cpu] {
         assert_eq!(run.results.len(), 2);
         for (result, batch) in run.results.iter().zip([1, 3]) {

@@ -83,9 +83,15 @@ fn quantized_values(tensor: &HostTensor) -> Result<Vec<i32>> {
 /// QLinearConv `(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b?)`.
 pub(crate) fn qlinear_conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 8, 9)?;
-    if attrs.activation != Activation::Identity {
-        return Err(unsupported("QLinearConv with a fused activation"));
-    }
+    let relu = match attrs.activation {
+        Activation::Identity => false,
+        Activation::Relu => true,
+        _ => {
+            return Err(unsupported(
+                "QLinearConv with a fused activation other than Relu",
+            ))
+        }
+    };
     let input = |index: usize| required(inputs, index);
     let (x, w, y_zero) = (input(0)?, input(3)?, input(7)?);
     for (tensor, what) in [(x, "x"), (w, "w"), (y_zero, "y_zero_point")] {
@@ -146,6 +152,12 @@ pub(crate) fn qlinear_conv(attrs: &ConvAttrs, inputs: Inputs) -> Result<Vec<Host
         [0, 255]
     };
     let y_zero_point = scalar_f64(y_zero, "y_zero_point")? as i32;
+    // A fused Relu (from the QDQ lowering) clamps at the real value 0, which is y_zero_point.
+    let range = if relu {
+        [range[0].max(y_zero_point), range[1]]
+    } else {
+        range
+    };
     let values = reference_qlinear_conv(&operands, &spec, &scales, y_zero_point, range)?;
     let values = values.into_iter().map(i64::from);
     Ok(vec![tensor_from_i64(y_zero.dtype(), &shape, values)?])
@@ -216,9 +228,10 @@ mod tests {
             Some(&yz),
             Some(&bias),
         ];
-        // acc = [0 + 2, 4 + 2, 16 + 2] → [0.5, 1.5, 4.5] + 3 → [3.5, 4.5, 7.5] → [4, 4, 8].
+        // acc = [0 + 2, 4 + 2, 16 + 2] → [0.5, 1.5, 4.5] → rounded half to even [0, 2, 4], + 3
+        // → [3, 5, 7] (onnxruntime's order: round, then add the zero point).
         let y = qlinear_conv(&attrs, &inputs).unwrap();
-        assert_eq!(y[0].data(), &TensorData::U8(vec![4, 4, 8]));
+        assert_eq!(y[0].data(), &TensorData::U8(vec![3, 5, 7]));
         assert!(qlinear_conv(&attrs, &inputs[..7]).is_err());
     }
 }

@@ -10,6 +10,7 @@ mod dead;
 mod fold;
 mod fuse;
 mod identity;
+mod qdq;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -18,6 +19,10 @@ pub use dead::eliminate_dead_nodes;
 pub use fold::{fold_constants, MAX_FOLDED_BYTES};
 pub use fuse::fuse_activations;
 pub use identity::remove_identities;
+pub use qdq::{
+    arithmetic_table, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic, NodeArithmetic,
+    QdqLowering,
+};
 
 use crate::error::Result;
 use crate::graph::Graph;
@@ -30,6 +35,9 @@ use std::fmt;
 pub struct PassReport {
     /// Identity and Dropout nodes removed.
     pub identities_removed: usize,
+    /// Nodes between DequantizeLinear and QuantizeLinear lowered to integer ops (Conv to
+    /// QLinearConv, MaxPool to an int8/uint8 MaxPool).
+    pub qdq_nodes_lowered: usize,
     /// Nodes evaluated at load time and replaced by initializers.
     pub constants_folded: usize,
     /// BatchNormalization nodes folded into the Conv before them.
@@ -44,9 +52,10 @@ impl fmt::Display for PassReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} identities removed, {} constants folded, {} batchnorms folded, {} activations \
-             fused, {} dead nodes removed",
+            "{} identities removed, {} QDQ nodes lowered, {} constants folded, {} batchnorms \
+             folded, {} activations fused, {} dead nodes removed",
             self.identities_removed,
+            self.qdq_nodes_lowered,
             self.constants_folded,
             self.batchnorms_folded,
             self.activations_fused,
@@ -82,21 +91,52 @@ impl fmt::Display for PassReport {
 /// # Ok::<(), kiln::Error>(())
 /// ```
 pub fn optimize(graph: &mut Graph, input_shapes: &[(String, Vec<usize>)]) -> Result<PassReport> {
+    optimize_with(graph, input_shapes, &PassOptions::default()).map(|(report, _)| report)
+}
+
+/// Which optional passes [`optimize_with`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PassOptions {
+    /// Lower QDQ patterns to integer ops ([`lower_qdq`]); when false every QuantizeLinear and
+    /// DequantizeLinear runs as a float op (the float path `kiln bench model` compares against).
+    pub lower_qdq: bool,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        PassOptions { lower_qdq: true }
+    }
+}
+
+/// [`optimize`] with `options`, also returning what the QDQ lowering did (empty when it is off).
+pub fn optimize_with(
+    graph: &mut Graph,
+    input_shapes: &[(String, Vec<usize>)],
+    options: &PassOptions,
+) -> Result<(PassReport, QdqLowering)> {
     graph.validate()?;
     let identities_removed = remove_identities(graph)?;
+    // Before constant folding, which would turn a weight's DequantizeLinear into a float weight.
+    let qdq = match options.lower_qdq {
+        true => lower_qdq_report(graph)?,
+        false => QdqLowering::default(),
+    };
+    let qdq_nodes_lowered = qdq.lowered.len();
     let mut dead_nodes_removed = eliminate_dead_nodes(graph)?;
     let constants_folded = fold_constants(graph, input_shapes)?;
     let batchnorms_folded = fold_batchnorm(graph)?;
     let activations_fused = fuse_activations(graph)?;
     dead_nodes_removed += eliminate_dead_nodes(graph)?;
     graph.validate()?;
-    Ok(PassReport {
+    let report = PassReport {
         identities_removed,
+        qdq_nodes_lowered,
         constants_folded,
         batchnorms_folded,
         activations_fused,
         dead_nodes_removed,
-    })
+    };
+    Ok((report, qdq))
 }
 
 /// Each value's producer and read count and the graph's outputs, built once per sweep so that a
@@ -288,6 +328,7 @@ mod tests {
         let report = optimize(&mut after, &[]).unwrap();
         let expected = PassReport {
             identities_removed: 2,
+            qdq_nodes_lowered: 0,
             constants_folded: 4,
             batchnorms_folded: 1,
             activations_fused: 1,
@@ -296,8 +337,8 @@ mod tests {
         assert_eq!(report, expected);
         assert_eq!(
             report.to_string(),
-            "2 identities removed, 4 constants folded, 1 batchnorms folded, 1 activations \
-             fused, 1 dead nodes removed"
+            "2 identities removed, 0 QDQ nodes lowered, 4 constants folded, 1 batchnorms \
+             folded, 1 activations fused, 1 dead nodes removed"
         );
         let ops: Vec<&str> = after.nodes.iter().map(|n| n.op.name()).collect();
         assert_eq!(ops, ["Conv", "Reshape"]);

@@ -24,9 +24,9 @@ mod attributes;
 mod convert;
 mod export;
 mod external;
-mod int4;
 #[cfg(test)]
 mod hostile_tests;
+mod int4;
 #[cfg(test)]
 mod legacy_opset_tests;
 #[cfg(test)]

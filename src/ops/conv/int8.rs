@@ -87,8 +87,9 @@ fn check_operands(
     quant: &QLinearQuant,
     params: &Conv2dParams,
     path: Dot4Path,
+    input_dtype: DType,
 ) -> Result<(ConvDims, usize)> {
-    x.expect_dtype(op, DType::I8)?;
+    x.expect_dtype(op, input_dtype)?;
     quant.check(op)?;
     let dims = params.dims(x.shape(), &w.shape)?;
     let k = dims.channels_per_group() * dims.kernel[0] * dims.kernel[1];
@@ -117,6 +118,29 @@ fn check_operands(
     Ok((dims, k))
 }
 
+/// How [`conv2d_q8_with`] stores its activations and what it fuses into the requantization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Q8ConvEpilogue {
+    /// The input's dtype, `I8` or `U8`; for `U8` the input zero point in [`QLinearQuant`] is the
+    /// uint8 zero point minus 128.
+    pub input: DType,
+    /// The output's dtype, `I8` or `U8`; for `U8` the output zero point is likewise shifted.
+    pub output: DType,
+    /// Clamp the output below at its zero point (a Relu before the output's quantization).
+    pub relu: bool,
+}
+
+impl Default for Q8ConvEpilogue {
+    /// int8 in and out, nothing fused: ONNX QLinearConv's int8 form.
+    fn default() -> Self {
+        Q8ConvEpilogue {
+            input: DType::I8,
+            output: DType::I8,
+            relu: false,
+        }
+    }
+}
+
 /// `QLinearConv` on the GPU: `x` int8 `[N, C, H, W]` quantized per `quant`, `w` with per-channel
 /// scales, `bias` optional i32 `[M]`; the result is int8 `[N, M, OH, OW]` quantized with
 /// `quant`'s output scale and zero point. `K` must be at most [`MAX_Q8_K`].
@@ -129,8 +153,38 @@ pub fn conv2d_q8(
     params: &Conv2dParams,
     path: Dot4Path,
 ) -> Result<GpuTensor> {
+    let operands = (x, w, bias);
+    conv2d_q8_with(
+        gpu,
+        operands,
+        quant,
+        params,
+        path,
+        Q8ConvEpilogue::default(),
+    )
+}
+
+/// [`conv2d_q8`] with int8 or uint8 input and output and an optional fused Relu
+/// ([`Q8ConvEpilogue`]): uint8 data is int8 with the top bit of each byte flipped, exactly, so the
+/// arithmetic is [`conv2d_q8`]'s.
+pub fn conv2d_q8_with(
+    gpu: &Gpu,
+    (x, w, bias): (&GpuTensor, &GpuQ8ConvWeights, Option<&GpuTensor>),
+    quant: &QLinearQuant,
+    params: &Conv2dParams,
+    path: Dot4Path,
+    epilogue: Q8ConvEpilogue,
+) -> Result<GpuTensor> {
     const OP: &str = "conv2d_q8";
-    let (dims, k) = check_operands(OP, gpu, (x, w, bias), quant, params, path)?;
+    for dtype in [epilogue.input, epilogue.output] {
+        if !matches!(dtype, DType::I8 | DType::U8) {
+            return Err(Error::InvalidArgument {
+                op: OP,
+                detail: format!("int8 conv activations are i8 or u8, not {dtype}"),
+            });
+        }
+    }
+    let (dims, k) = check_operands(OP, gpu, (x, w, bias), quant, params, path, epilogue.input)?;
     let program = match path {
         Dot4Path::Builtin => &CONV2D_Q8_BUILTIN,
         Dot4Path::Unpacked => &CONV2D_Q8_UNPACKED,
@@ -151,13 +205,19 @@ pub fn conv2d_q8(
     let multipliers = requantize_multipliers(quant, &w.scales);
     let multipliers = gpu.upload_bytes(bytemuck::cast_slice(&multipliers))?;
     let whole_words = dims.out_pixels().is_multiple_of(4);
-    let y = GpuTensor::uninit(gpu, &dims.output_shape(), DType::I8)?;
+    let y = GpuTensor::uninit(gpu, &dims.output_shape(), epilogue.output)?;
     if !whole_words {
         gpu.clear(y.buffer());
     }
     let constants = [
         ("HAS_BIAS", f64::from(u8::from(bias.is_some()))),
         ("WHOLE_WORDS", f64::from(u8::from(whole_words))),
+        ("INPUT_U8", f64::from(u8::from(epilogue.input == DType::U8))),
+        (
+            "OUTPUT_U8",
+            f64::from(u8::from(epilogue.output == DType::U8)),
+        ),
+        ("RELU", f64::from(u8::from(epilogue.relu))),
     ];
     let pipeline = gpu.pipeline(program, &constants)?;
     let bindings = [

@@ -50,7 +50,7 @@ pub use f16::{conv2d_f16, conv2d_f16_with_path, reference_conv2d_f16};
 pub use f32::{conv2d_f32, conv2d_f32_with_path, ConvPath};
 pub use geometry::{AutoPad, ConvGeometry, ConvSpec, TransposeSpec};
 pub use im2col::{conv2d_im2col, WeightProduct};
-pub use int8::{conv2d_q8, GpuQ8ConvWeights, QLinearQuant};
+pub use int8::{conv2d_q8, conv2d_q8_with, GpuQ8ConvWeights, Q8ConvEpilogue, QLinearQuant};
 pub use params::{Conv2dParams, ConvDims, ConvTranspose2dParams};
 pub use programs::*;
 pub use reference::{

@@ -140,10 +140,14 @@ pub fn qlinear_accumulators(operands: &QLinearOperands, spec: &ConvSpec) -> Resu
         .collect())
 }
 
-/// ONNX `QLinearConv`, as ONNX's reference computes it: the accumulator
-/// ([`qlinear_accumulators`], wrapped to i32) times `x_scale · w_scale[m] / y_scale` (that factor
-/// in f32, the product in f64), plus `y_zero_point`, saturated to `[low, high]` (the output
-/// dtype's range) and rounded half to even. Output in NC… order.
+/// ONNX `QLinearConv` as onnxruntime (MLAS) and the int8 kernel compute it: the accumulator
+/// ([`qlinear_accumulators`], wrapped to i32) converted to f32, times `x_scale · w_scale[m] /
+/// y_scale` (that factor in f32), rounded half to even in f32, plus `y_zero_point`, saturated to
+/// `[low, high]` (the output dtype's range; a Relu fused by the QDQ lowering raises `low` to
+/// `y_zero_point`). ONNX's Python reference instead adds the zero point before rounding, in f64:
+/// the two differ only at a rounding tie with an odd zero point or where the f32 product
+/// rounds across a half (ONNX's QLinearConv conformance case gives the same bytes either way).
+/// Output in NC… order.
 pub fn reference_qlinear_conv(
     operands: &QLinearOperands,
     spec: &ConvSpec,
@@ -162,18 +166,17 @@ pub fn reference_qlinear_conv(
             ),
         });
     }
-    let multipliers: Vec<f64> = (scales.w_scales.iter())
-        .map(|&w_scale| f64::from(scales.x_scale * w_scale / scales.y_scale))
+    let multipliers: Vec<f32> = (scales.w_scales.iter())
+        .map(|&w_scale| scales.x_scale * w_scale / scales.y_scale)
         .collect();
     let plane = accumulators.len() / (operands.x_shape[0] * out_channels).max(1);
     let plane = plane.max(1);
     Ok((accumulators.iter().enumerate())
         .map(|(index, &acc)| {
             let multiplier = multipliers[index / plane % out_channels];
-            let scaled = f64::from(acc as i32) * multiplier + f64::from(y_zero_point);
-            scaled
-                .clamp(f64::from(low), f64::from(high))
-                .round_ties_even() as i32
+            let scaled = ((acc as i32) as f32 * multiplier).round_ties_even();
+            (f64::from(scaled) + f64::from(y_zero_point)).clamp(f64::from(low), f64::from(high))
+                as i32
         })
         .collect())
 }
@@ -308,10 +311,14 @@ mod tests {
             w_scales: &[1.0, 0.5],
             y_scale: 1.0,
         };
-        // Channel 0 scales by 0.5, channel 1 by 0.25; + 1 gives [1, 2.5, 2.5, 0.25, 0.25, 1.75],
-        // rounded half to even after the zero point is added, as ONNX's reference does.
+        // Channel 0 scales by 0.5, channel 1 by 0.25: [0, 1.5, 1.5, −0.75, −0.75, 0.75], rounded
+        // half to even before the zero point 1 is added, as onnxruntime does (ONNX's Python
+        // reference, adding it first, would give 2 for the ties).
         let y = reference_qlinear_conv(&operands, &spec, &scales, 1, [0, 255]).unwrap();
-        assert_eq!(y, [1, 2, 2, 0, 0, 2]);
+        assert_eq!(y, [1, 3, 3, 0, 0, 2]);
+        // A fused Relu raises the low bound to the zero point.
+        let y = reference_qlinear_conv(&operands, &spec, &scales, 1, [1, 255]).unwrap();
+        assert_eq!(y, [1, 3, 3, 1, 1, 2]);
         let short = QLinearOperands {
             w_zero_points: &[0],
             ..operands

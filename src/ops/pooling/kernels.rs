@@ -30,6 +30,16 @@ pub const POOL2D_F16_PACKED: ShaderProgram = ShaderProgram {
     needs_f16: false,
 };
 
+/// 2-D MaxPool over int8 or uint8 (`SIGNED`), packed four per word.
+pub const POOL2D_Q8_PACKED: ShaderProgram = ShaderProgram {
+    name: "pool2d_q8_packed",
+    parts: &[
+        POOL2D_WGSL,
+        include_str!("../../../shaders/pool2d_io_q8_packed.wgsl"),
+    ],
+    needs_f16: false,
+};
+
 /// Global max / average pool over f32, one workgroup per (n, c) plane.
 pub const GLOBAL_POOL_F32: ShaderProgram = ShaderProgram {
     name: "global_pool_f32",
@@ -67,7 +77,8 @@ struct GlobalPoolParams {
     plane_len: u32,
 }
 
-/// Records a 2-D pool of `kind` over `input` (f32 or f16, checked by the caller).
+/// Records a 2-D pool of `kind` over `input` (f32 or f16, or for MaxPool int8 or uint8, checked
+/// by the caller).
 pub(super) fn pool2d(
     gpu: &Gpu,
     kind: PoolKind,
@@ -109,15 +120,19 @@ pub(super) fn pool2d(
     };
     let (program, threads) = match input.dtype() {
         DType::F16 => (&POOL2D_F16_PACKED, count.div_ceil(2)),
+        DType::I8 | DType::U8 => (&POOL2D_Q8_PACKED, count.div_ceil(4)),
         _ => (&POOL2D_F32, count),
     };
-    let constants = [
+    let mut constants = vec![
         ("IS_MAX", f64::from(u8::from(kind == PoolKind::Max))),
         (
             "COUNT_INCLUDE_PAD",
             f64::from(u8::from(options.count_include_pad)),
         ),
     ];
+    if matches!(input.dtype(), DType::I8 | DType::U8) {
+        constants.push(("SIGNED", f64::from(u8::from(input.dtype() == DType::I8))));
+    }
     let pipeline = gpu.pipeline(program, &constants)?;
     let bindings = [
         (0, Binding::Storage(input.buffer())),

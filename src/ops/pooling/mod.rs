@@ -17,7 +17,7 @@
 mod kernels;
 pub mod reference;
 
-pub use kernels::{GLOBAL_POOL_F32, POOL2D_F16_PACKED, POOL2D_F32};
+pub use kernels::{GLOBAL_POOL_F32, POOL2D_F16_PACKED, POOL2D_F32, POOL2D_Q8_PACKED};
 pub use reference::{reference_global_pool, reference_pool2d};
 
 use crate::device::{Gpu, ShaderProgram};
@@ -25,7 +25,12 @@ use crate::error::{Error, Result};
 use crate::tensor::{DType, GpuTensor};
 
 /// The shader programs of the pooling family.
-pub const PROGRAMS: &[&ShaderProgram] = &[&POOL2D_F32, &POOL2D_F16_PACKED, &GLOBAL_POOL_F32];
+pub const PROGRAMS: &[&ShaderProgram] = &[
+    &POOL2D_F32,
+    &POOL2D_F16_PACKED,
+    &POOL2D_Q8_PACKED,
+    &GLOBAL_POOL_F32,
+];
 
 /// Which reduction a pool applies to its window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,9 +154,12 @@ fn pool_dtype(op: &'static str, input: &GpuTensor) -> Result<()> {
     }
 }
 
-/// MaxPool over an NCHW f32 or f16 tensor (f16 is read and written two per word, any device).
+/// MaxPool over an NCHW f32, f16, int8 or uint8 tensor (f16 is read and written two per word,
+/// int8 and uint8 four per word, any device; the integers' max is exact).
 pub fn max_pool2d(gpu: &Gpu, input: &GpuTensor, options: &Pool2dOptions) -> Result<GpuTensor> {
-    pool_dtype("max_pool2d", input)?;
+    if !matches!(input.dtype(), DType::I8 | DType::U8) {
+        pool_dtype("max_pool2d", input)?;
+    }
     kernels::pool2d(gpu, PoolKind::Max, input, options)
 }
 

@@ -6,11 +6,12 @@ use crate::error::Result;
 use crate::graph::{ConvAttrs, ConvTransposeAttrs, PoolAttrs};
 use crate::ops::conv::geometry::{resolve_auto_pads, ConvGeometry};
 use crate::ops::conv::{
-    conv2d_f16, conv2d_f32, conv2d_q8, conv_transpose2d_f32, Conv2dParams, ConvTranspose2dParams,
-    GpuQ8ConvWeights, QLinearQuant,
+    conv2d_f16, conv2d_f32, conv2d_q8_with, conv_transpose2d_f32, Conv2dParams,
+    ConvTranspose2dParams, GpuQ8ConvWeights, Q8ConvEpilogue, QLinearQuant,
 };
 use crate::ops::matmul::int8::Dot4Path;
 use crate::ops::pooling::{self, Pool2dOptions};
+use crate::ops::Activation;
 use crate::runtime::gpu::args::{Args, Constants};
 use crate::tensor::{DType, GpuTensor, Q8Weights, TensorData};
 
@@ -96,38 +97,64 @@ pub(super) fn conv_transpose(args: &Args<'_>, attrs: &ConvTransposeAttrs) -> Res
     conv_transpose2d_f32(args.gpu, x, w, bias, &params, attrs.conv.activation)
 }
 
-/// QLinearConv with int8 input and output, per-tensor input and output quantization, and a
+/// QLinearConv with int8 or uint8 input and output, per-tensor input and output quantization, a
 /// constant int8 weight with zero point 0 (per-tensor or per-channel scales), already in the
 /// kernel's layout ([`q8_conv_weights`]: a Plan does that once, a bare [`super::eval_node`] per
-/// call).
+/// call), and an optional fused Relu (from the QDQ lowering).
 pub(super) fn qlinear_conv(
     args: &Args<'_>,
     attrs: &ConvAttrs,
     weights: &GpuQ8ConvWeights,
 ) -> Result<GpuTensor> {
-    let x = args.tensor_of(0, &[DType::I8])?;
+    let x = args.tensor_of(0, &[DType::I8, DType::U8])?;
     let scalar =
         |index: usize, what: &str| -> Result<f64> { Ok(args.scalar(index, what)?.unwrap_or(0.0)) };
-    let zero_point = |index: usize, what: &str| -> Result<i8> {
+    // The kernel's zero points are int8: a uint8 one is shifted by −128 with its data.
+    let zero_point = |index: usize, what: &str| -> Result<(i8, DType)> {
         match args.constant(index, what)? {
-            None => Ok(0),
-            Some(host) if host.dtype() == DType::I8 => Ok(scalar(index, what)? as i8),
+            None => Ok((-128, DType::U8)),
+            Some(host) if host.dtype() == DType::I8 => Ok((scalar(index, what)? as i8, DType::I8)),
+            Some(host) if host.dtype() == DType::U8 => {
+                Ok(((scalar(index, what)? as i32 - 128) as i8, DType::U8))
+            }
             Some(host) => Err(args.unsupported(format!(
-                "{} {what} (the GPU's QLinearConv is int8)",
+                "{} {what} (the GPU's QLinearConv is int8 or uint8)",
                 host.dtype()
             ))),
         }
     };
+    let (input_zero_point, input) = zero_point(2, "x_zero_point")?;
+    let (output_zero_point, output) = zero_point(7, "y_zero_point")?;
+    if input != x.dtype() {
+        return Err(args.invalid(format!("x is {} but x_zero_point {input}", x.dtype())));
+    }
+    let relu = match attrs.activation {
+        Activation::Identity => false,
+        Activation::Relu => true,
+        other => return Err(args.unsupported(format!("QLinearConv with a fused {other:?}"))),
+    };
     let quant = QLinearQuant {
         input_scale: scalar(1, "QLinearConv x_scale")? as f32,
-        input_zero_point: zero_point(2, "x_zero_point")?,
+        input_zero_point,
         output_scale: scalar(6, "QLinearConv y_scale")? as f32,
-        output_zero_point: zero_point(7, "y_zero_point")?,
+        output_zero_point,
     };
     let bias = args.optional_tensor(8)?;
     let params = conv_params(args, attrs, x.shape(), &weights.shape())?;
     let path = Dot4Path::preferred(args.gpu);
-    conv2d_q8(args.gpu, x, weights, bias, &quant, &params, path)
+    let epilogue = Q8ConvEpilogue {
+        input,
+        output,
+        relu,
+    };
+    conv2d_q8_with(
+        args.gpu,
+        (x, weights, bias),
+        &quant,
+        &params,
+        path,
+        epilogue,
+    )
 }
 
 /// QLinearConv's constant weight (input 3) with its scales (4) and zero points (5) as the int8
@@ -161,9 +188,14 @@ pub(super) fn q8_conv_weights(args: &Args<'_>) -> Result<GpuQ8ConvWeights> {
     GpuQ8ConvWeights::upload(args.gpu, &q8, shape)
 }
 
-/// MaxPool (`max`) or AveragePool of f32 or f16.
+/// MaxPool (`max`; f32, f16, int8 or uint8) or AveragePool (f32 or f16).
 pub(super) fn pool(args: &Args<'_>, attrs: &PoolAttrs, max: bool) -> Result<GpuTensor> {
-    let x = args.tensor_of(0, &[DType::F32, DType::F16])?;
+    let dtypes: &[DType] = if max {
+        &[DType::F32, DType::F16, DType::I8, DType::U8]
+    } else {
+        &[DType::F32, DType::F16]
+    };
+    let x = args.tensor_of(0, dtypes)?;
     let input = spatial(args, x.shape())?;
     let pads = resolve_auto_pads(
         attrs.auto_pad,

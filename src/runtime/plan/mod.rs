@@ -106,9 +106,25 @@ impl<'a> Plan<'a> {
         input_shapes: &[(String, Vec<usize>)],
         backend: Backend<'a>,
     ) -> Result<Self> {
+        Self::with_passes(
+            graph,
+            input_shapes,
+            backend,
+            &passes::PassOptions::default(),
+        )
+    }
+
+    /// [`Plan::new`] with the optional passes chosen by `options` (e.g. QDQ lowering off, to run
+    /// a quantized model's float path).
+    pub fn with_passes(
+        graph: &Graph,
+        input_shapes: &[(String, Vec<usize>)],
+        backend: Backend<'a>,
+        options: &passes::PassOptions,
+    ) -> Result<Self> {
         graph.validate()?;
         let mut graph = graph.clone();
-        passes::optimize(&mut graph, input_shapes)?;
+        passes::optimize_with(&mut graph, input_shapes, options)?;
         let types = infer_types(&graph, input_shapes)?;
         check_unique_outputs(&graph)?;
         let schedule = Schedule::new(&graph, &types)?;
