@@ -1,13 +1,18 @@
 //! Shared pieces of kiln's model-file fuzzing: the properties every input must satisfy
-//! ([`check_round_trip`] for ONNX, [`check_kiln_round_trip`] for `.kiln`) and valid seeds
-//! ([`seed_models`], [`seed_kiln_files`]) that exercise every converter, legacy opset forms,
+//! ([`check_round_trip`] for ONNX, [`check_kiln_round_trip`] for `.kiln`, [`check_npy_round_trip`]
+//! for `.npy`, [`check_darknet`] for Darknet) and valid seeds ([`seed_models`], [`seed_kiln_files`],
+//! [`seed_npy_files`], [`seed_darknet_inputs`]) that exercise every converter, legacy opset forms,
 //! typed tensor fields, declared shapes and packed weight layouts.
 
 mod builders;
 mod kiln_seeds;
+mod npy_darknet;
 mod seeds;
 
 pub use kiln_seeds::seed_kiln_files;
+pub use npy_darknet::{
+    check_darknet, check_npy_round_trip, seed_darknet_inputs, seed_npy_files, split_darknet_input,
+};
 pub use seeds::seed_models;
 
 use kiln::format::{parse_kiln, to_kiln_bytes};

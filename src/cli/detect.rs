@@ -11,9 +11,9 @@ use image::RgbImage;
 use kiln::device::{BackendChoice, Gpu, GpuOptions};
 use kiln::runtime::Backend;
 use kiln::vision::{
-    draw_detections, load_detection_model, load_image, parse_anchors, write_detections_json,
-    DecodeDevice, DetectionModel, Detector, DetectorOptions, HeadChoice, HeadOptions, ModelOptions,
-    NmsOptions, StageMedians, StageTimes,
+    draw_detections, for_each_image, load_detection_model, load_image_capped, parse_anchors,
+    write_detections_json, DecodeDevice, DetectionModel, Detector, DetectorOptions, HeadChoice,
+    HeadOptions, ModelOptions, NmsOptions, StageMedians, StageTimes, DEFAULT_MAX_IMAGE_PIXELS,
 };
 use kiln::Error;
 
@@ -24,9 +24,14 @@ use crate::cli::DeviceArgs;
 pub struct DetectArgs {
     /// The detection model: a Darknet `.cfg` (`.weights` beside it), a `.kiln` or an ONNX file.
     pub model: PathBuf,
-    /// The images (JPEG or PNG).
+    /// The images (JPEG or PNG), read, detected and written one at a time. One that fails is
+    /// reported and skipped, the others still processed; the exit status is then 1.
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
+    /// Skip, with an error naming it, an image whose header declares more pixels (width·height)
+    /// than this; checked before decoding.
+    #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_MAX_IMAGE_PIXELS)]
+    pub max_image_pixels: u64,
     /// Class names, one per line (default: the model's metadata, or `<model>.names` or
     /// `coco.names` beside the model).
     #[arg(long, value_name = "FILE")]
@@ -146,15 +151,11 @@ fn detector_options(args: &DetectArgs) -> kiln::Result<DetectorOptions> {
     })
 }
 
-/// Runs `kiln detect`.
+/// Runs `kiln detect`: loads the model, then streams the images through it one at a time.
+/// Returns failure when any image was skipped.
 pub fn execute(device: &DeviceArgs, args: DetectArgs) -> kiln::Result<ExitCode> {
     let backends = parse_backends(device, args.cpu)?;
     let mut options = detector_options(&args)?;
-    let images = args
-        .images
-        .iter()
-        .map(|path| Ok((path.clone(), load_image(path)?)))
-        .collect::<kiln::Result<Vec<_>>>()?;
     let started = Instant::now();
     let model = load_detection_model(
         &args.model,
@@ -175,29 +176,67 @@ pub fn execute(device: &DeviceArgs, args: DetectArgs) -> kiln::Result<ExitCode> 
         started.elapsed().as_secs_f64() * 1e3
     );
     if args.bench {
+        // Timing cycles over the images, so they are all held; --bench takes a few frames.
+        let images = args
+            .images
+            .iter()
+            .map(|path| {
+                Ok((
+                    path.clone(),
+                    load_image_capped(path, args.max_image_pixels)?,
+                ))
+            })
+            .collect::<kiln::Result<Vec<_>>>()?;
         for item in backends {
             bench_backend(device, item, &model, &options, &images, &args)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let item = backends[0];
-    let gpu = open_gpu(device, item)?;
+    let gpu = open_gpu(device, backends[0])?;
     let mut detector = make_detector(&model, gpu.as_ref(), options)?;
     print_setup(&detector, gpu.as_ref());
-    for (path, image) in &images {
-        let (detections, times) = detector.detect(image)?;
-        print_detections(path, image, &detections, &times, &model);
-        let mut drawn = image.clone();
-        draw_detections(&mut drawn, &detections, &model.names)?;
-        let (png, json) = output_paths(&args.output_dir, path)?;
-        drawn.save(&png).map_err(|error| Error::Io {
-            path: png.display().to_string(),
-            detail: error.to_string(),
-        })?;
-        write_detections_json(&json, &detections, &model.names)?;
-        println!("  wrote {} and {}", png.display(), json.display());
+    let report = for_each_image(
+        &args.images,
+        |path| load_image_capped(path, args.max_image_pixels),
+        |path, image| detect_one(&mut detector, &model, &args.output_dir, path, image),
+        |_, error| eprintln!("error: {error} (skipped)"),
+    );
+    if report.failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    eprintln!(
+        "error: {} of {} images failed: {}",
+        report.failures.len(),
+        args.images.len(),
+        report
+            .failures
+            .iter()
+            .map(|(path, _)| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+/// Detects the objects of one image, prints them and writes its PNG and JSON.
+fn detect_one(
+    detector: &mut Detector<'_>,
+    model: &DetectionModel,
+    output_dir: &Path,
+    path: &Path,
+    mut image: RgbImage,
+) -> kiln::Result<()> {
+    let (detections, times) = detector.detect(&image)?;
+    print_detections(path, &image, &detections, &times, model);
+    draw_detections(&mut image, &detections, &model.names)?;
+    let (png, json) = output_paths(output_dir, path)?;
+    image.save(&png).map_err(|error| Error::Io {
+        path: png.display().to_string(),
+        detail: error.to_string(),
+    })?;
+    write_detections_json(&json, &detections, &model.names)?;
+    println!("  wrote {} and {}", png.display(), json.display());
+    Ok(())
 }
 
 fn open_gpu(device: &DeviceArgs, item: BackendItem) -> kiln::Result<Option<Gpu>> {

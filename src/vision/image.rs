@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use image::{imageops, ImageReader, Rgb, RgbImage};
+use image::{imageops, DynamicImage, ImageDecoder, ImageReader, Rgb, RgbImage};
 
 use crate::error::{Error, Result};
 use crate::tensor::HostTensor;
@@ -13,17 +13,47 @@ use crate::vision::BoundingBox;
 /// The grey that fills the letterbox margins (Ultralytics' 114 of 255).
 pub const PAD_GREY: u8 = 114;
 
-/// Reads a JPEG or PNG (the format is sniffed from the bytes) as 8-bit RGB. A missing file or
-/// bytes that are no readable image give [`Error::Io`] naming the file.
+/// The default cap on an image's pixels (width·height) that [`load_image`] will decode: 100
+/// million, so a 12-megapixel photo passes and the decoded buffer (at most 8 bytes a pixel, 16-bit
+/// RGBA, before the RGB copy) stays under 1 GB. `kiln detect --max-image-pixels` raises it.
+pub const DEFAULT_MAX_IMAGE_PIXELS: u64 = 100_000_000;
+
+/// Reads a JPEG or PNG (the format is sniffed from the bytes) as 8-bit RGB, refusing images of
+/// more than [`DEFAULT_MAX_IMAGE_PIXELS`]; see [`load_image_capped`].
 pub fn load_image(path: &Path) -> Result<RgbImage> {
-    let reader = ImageReader::open(path)
-        .map_err(|error| Error::io(path, error))?
-        .with_guessed_format()
-        .map_err(|error| Error::io(path, error))?;
-    let decoded = reader.decode().map_err(|error| Error::Io {
+    load_image_capped(path, DEFAULT_MAX_IMAGE_PIXELS)
+}
+
+/// Reads a JPEG or PNG as 8-bit RGB after checking the size its header declares: an image of
+/// more than `max_pixels` (width·height) is an [`Error::Io`] naming the file, its size and the
+/// cap, raised before any pixel is decoded. A missing file or bytes that are no readable image
+/// give [`Error::Io`] naming the file.
+pub fn load_image_capped(path: &Path, max_pixels: u64) -> Result<RgbImage> {
+    let unreadable = |error: image::ImageError| Error::Io {
         path: path.display().to_string(),
         detail: format!("not a readable PNG or JPEG image: {error}"),
-    })?;
+    };
+    let decoder = ImageReader::open(path)
+        .map_err(|error| Error::io(path, error))?
+        .with_guessed_format()
+        .map_err(|error| Error::io(path, error))?
+        .into_decoder()
+        .map_err(unreadable)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
+        let channels = u64::from(decoder.color_type().channel_count());
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            detail: format!(
+                "the header declares {width}×{height} pixels ({} bytes decoded at {channels} \
+                 channels), over the cap of {max_pixels} pixels (raise --max-image-pixels to \
+                 read it)",
+                pixels * channels
+            ),
+        });
+    }
+    let decoded = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     Ok(decoded.into_rgb8())
 }
 
