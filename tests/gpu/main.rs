@@ -18,6 +18,7 @@ mod matmul_int4;
 mod matmul_int8;
 mod normalization;
 mod pooling;
+mod properties;
 mod quantize;
 mod reduce;
 mod resize;
