@@ -2,10 +2,12 @@
 //! dims, attributes, special values), each GPU result compared with its CPU reference under the
 //! SAME derived tolerances the fixed-case tests use.
 //!
-//! `KILN_PROPTEST_CASES` sets the cases per property (default 6, so the whole module runs in
+//! `KILN_PROPTEST_CASES` sets the cases per property (default 128, so the whole module runs in
 //! about two minutes on lavapipe with two cores); the RNG seed is fixed, so a run is reproducible.
 //! A failure panics with proptest's shrunk minimal case and the comparison's worst element.
 //! Run: `KILN_PROPTEST_CASES=50 cargo test --test gpu properties`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use proptest::strategy::Strategy;
@@ -15,13 +17,15 @@ use kiln::check::Comparison;
 
 mod conv;
 mod elementwise;
+mod layout;
 mod matmul;
 mod pooling;
 mod quantize;
+mod reduce;
 mod softmax;
 
 /// Cases per property when `KILN_PROPTEST_CASES` is unset.
-const DEFAULT_CASES: u32 = 6;
+const DEFAULT_CASES: u32 = 128;
 
 /// The fixed seed of every property's RNG (ChaCha), so CI replays the same cases.
 const SEED: [u8; 32] = *b"kiln property tests, fixed seed.";
@@ -55,17 +59,29 @@ pub fn check<S: Strategy>(
 ) where
     S::Value: std::fmt::Debug,
 {
+    let config_cases = case_count();
     let config = Config {
-        cases: case_count(),
+        cases: config_cases,
         failure_persistence: None,
         max_shrink_iters: 256,
         ..Config::default()
     };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &SEED);
     let mut runner = TestRunner::new_with_rng(config, rng);
-    if let Err(error) = runner.run(&strategy, property) {
+    let runs = AtomicUsize::new(0);
+    let counted = |case| {
+        runs.fetch_add(1, Ordering::Relaxed);
+        property(case)
+    };
+    if let Err(error) = runner.run(&strategy, counted) {
         panic!("property {name} failed: {error}");
     }
+    let runs = runs.into_inner();
+    eprintln!("property {name}: {runs} cases passed");
+    assert!(
+        runs >= config_cases as usize,
+        "property {name} ran only {runs} cases"
+    );
 }
 
 /// A failed case unless `comparison` passed.
