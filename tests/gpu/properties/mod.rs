@@ -2,8 +2,8 @@
 //! dims, attributes, special values), each GPU result compared with its CPU reference under the
 //! SAME derived tolerances the fixed-case tests use.
 //!
-//! `KILN_PROPTEST_CASES` sets the cases per property (default 128, so the whole module runs in
-//! about two minutes on lavapipe with two cores); the RNG seed is fixed, so a run is reproducible.
+//! `KILN_PROPTEST_CASES` sets the cases per property (default 128: the whole module runs in about
+//! 25 s on lavapipe with two cores); the RNG seed is fixed, so a run is reproducible.
 //! A failure panics with proptest's shrunk minimal case and the comparison's worst element.
 //! Run: `KILN_PROPTEST_CASES=50 cargo test --test gpu properties`.
 
@@ -22,6 +22,7 @@ mod matmul;
 mod pooling;
 mod quantize;
 mod reduce;
+mod resize;
 mod softmax;
 
 /// Cases per property when `KILN_PROPTEST_CASES` is unset.
