@@ -17,6 +17,7 @@ use kiln::check::Comparison;
 
 mod conv;
 mod elementwise;
+mod gather;
 mod layout;
 mod matmul;
 mod pooling;
