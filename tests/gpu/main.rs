@@ -19,6 +19,7 @@ mod matmul_int8;
 mod matmul_w8;
 mod normalization;
 mod pooling;
+mod properties;
 mod quantize;
 mod reduce;
 mod resize;
