@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use kiln::check::compare;
 use kiln::ops::elementwise::{binary, reference_binary, reference_unary, unary, BinaryOp, UnaryOp};
-use kiln::ops::Activation;
+use kiln::ops::PointwiseActivation;
 use kiln::tensor::GpuTensor;
 
 use super::{check, dim, ok, passed, values};
@@ -13,7 +13,7 @@ use crate::common::gpu;
 
 fn unary_ops() -> Vec<UnaryOp> {
     let mut ops = UnaryOp::ELEMENTARY.to_vec();
-    ops.extend(Activation::ALL.map(UnaryOp::Activation));
+    ops.extend(PointwiseActivation::ALL.map(UnaryOp::Activation));
     ops
 }
 

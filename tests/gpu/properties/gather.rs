@@ -56,7 +56,7 @@ fn gather_matches_reference_on_random_indices() {
                 ("constant", GatherIndices::Constant(&host_indices)),
                 ("device", GatherIndices::Device(&device)),
             ] {
-                let got = ok("gather", gather(gpu, &data_gpu, source, axis))?;
+                let got = ok("gather", gather(gpu, &data_gpu, source, axis, ""))?;
                 prop_assert_eq!(got.shape(), want.shape());
                 let got: Vec<u32> = ok("read", got.read::<f32>(gpu))?
                     .iter()

@@ -30,7 +30,12 @@ fn chain() -> Graph {
             node("dq_w1", dequantize(0), &["w1", "w1_s"], &["w1_f"]),
             node("dq_b1", dequantize(0), &["b1", "b1_s"], &["b1_f"]),
             node("conv1", conv(), &["x_f", "w1_f", "b1_f"], &["c1"]),
-            node("relu1", activation(PointwiseActivation::Relu), &["c1"], &["r1"]),
+            node(
+                "relu1",
+                activation(PointwiseActivation::Relu),
+                &["c1"],
+                &["r1"],
+            ),
             node("q1", quantize(), &["r1", "s1", "z"], &["q1"]),
             node("dq1", dequantize(1), &["q1", "s1", "z"], &["d1"]),
             node("dq_w2", dequantize(0), &["w2", "w2_s"], &["w2_f"]),
