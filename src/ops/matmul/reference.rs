@@ -8,6 +8,7 @@
 //! the activation's own bound ([`Activation::error_bound`]) and adds the output store's error
 //! ([`OutputPrecision`]).
 
+use crate::error::{Error, Result};
 use crate::ops::matmul::MatmulDims;
 use crate::ops::Activation;
 
@@ -84,6 +85,40 @@ pub fn reference_matmul(
         }
     }
     reference
+}
+
+/// The reference of a weight-only kernel named `op` (int4, int8): `act(A·Wᵀ + bias)` with `a` of
+/// shape `a_shape` (`[M, K]` or `[batch, M, K]`) and W `[rows, cols]` = `w_shape` given as
+/// `w_dequantized`, the exact f32 values the kernels decode. A's length and the bias's (one value
+/// per output channel) are checked against the shapes first.
+pub fn reference_weight_only(
+    op: &'static str,
+    a: &[f32],
+    a_shape: &[usize],
+    w_shape: [usize; 2],
+    w_dequantized: impl FnOnce() -> Vec<f32>,
+    bias: Option<&[f32]>,
+    activation: Activation,
+) -> Result<MatmulReference> {
+    let dims = MatmulDims::infer(op, a_shape, &w_shape, true)?;
+    let mismatch = |detail: String| Err(Error::ShapeMismatch { op, detail });
+    let needed = dims.batch * dims.m * dims.k;
+    if a.len() != needed {
+        return mismatch(format!(
+            "A {a_shape:?} needs {needed} values, got {}",
+            a.len()
+        ));
+    }
+    if let Some(bias) = bias.filter(|bias| bias.len() != dims.n) {
+        return mismatch(format!("bias has {} values, N is {}", bias.len(), dims.n));
+    }
+    Ok(reference_matmul(
+        a,
+        &w_dequantized(),
+        &dims,
+        bias,
+        activation,
+    ))
 }
 
 impl MatmulReference {

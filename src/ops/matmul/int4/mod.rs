@@ -19,15 +19,16 @@ use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::matmul::f16::F16Path;
 use crate::ops::matmul::gemv::{choose_gemv, product_output, WeightKernel};
+use crate::ops::matmul::reference::reference_weight_only;
 use crate::ops::matmul::tiled::{self, TiledOperands};
-use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions, MatmulReference};
+use crate::ops::matmul::{MatmulDims, MatmulOptions, MatmulReference};
 use crate::ops::Activation;
 use crate::tensor::{DType, GpuTensor, Q4GroupSize, Q4Weights};
 
 const OP: &str = "matmul_q4";
 
 /// Computes `act(A·Wᵀ + bias)` like the GPU kernels: W dequantized exactly
-/// ([`Q4Weights::dequantize`]), then [`reference_matmul`] with B transposed. `a` is f32 (f16
+/// ([`Q4Weights::dequantize`]), then [`reference_matmul`](crate::ops::matmul::reference_matmul) with B transposed. `a` is f32 (f16
 /// activations widened exactly) with shape `a_shape`, `[M, K]` or `[batch, M, K]`; `bias` has one
 /// value per output channel.
 ///
@@ -41,25 +42,15 @@ pub fn reference_matmul_q4(
     bias: Option<&[f32]>,
     activation: Activation,
 ) -> Result<MatmulReference> {
-    let dims = MatmulDims::infer(OP, a_shape, &[w.rows, w.cols], true)?;
-    let mismatch = |detail: String| Err(Error::ShapeMismatch { op: OP, detail });
-    let needed = dims.batch * dims.m * dims.k;
-    if a.len() != needed {
-        return mismatch(format!(
-            "A {a_shape:?} needs {needed} values, got {}",
-            a.len()
-        ));
-    }
-    if let Some(bias) = bias.filter(|bias| bias.len() != dims.n) {
-        return mismatch(format!("bias has {} values, N is {}", bias.len(), dims.n));
-    }
-    Ok(reference_matmul(
+    reference_weight_only(
+        OP,
         a,
-        &w.dequantize(),
-        &dims,
+        a_shape,
+        [w.rows, w.cols],
+        || w.dequantize(),
         bias,
         activation,
-    ))
+    )
 }
 
 /// [`Q4Weights`] on the GPU, in the three arrays the kernels read: the packed nibbles, the f16

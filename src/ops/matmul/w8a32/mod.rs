@@ -26,8 +26,9 @@ use crate::ops::matmul::f16::F16Path;
 use crate::ops::matmul::gemv::WeightKernel;
 use crate::ops::matmul::gemv::{choose_gemv, launch_dense_gemv, product_output, GemvOperands};
 use crate::ops::matmul::int8::GpuQ8Weights;
+use crate::ops::matmul::reference::reference_weight_only;
 use crate::ops::matmul::tiled::{self, TiledOperands};
-use crate::ops::matmul::{reference_matmul, MatmulDims, MatmulOptions, MatmulReference};
+use crate::ops::matmul::{MatmulDims, MatmulOptions, MatmulReference};
 use crate::ops::Activation;
 use crate::tensor::{DType, GpuTensor, Q8Weights};
 
@@ -35,7 +36,7 @@ const OP: &str = "matmul_w8";
 
 /// Computes `act(A·Wᵀ + bias)` like the GPU kernels: W dequantized exactly as the kernels do it
 /// ([`Q8Weights::dequantize`]: `(q − zero_point)` times the row's scale, one f32 rounding), then
-/// [`reference_matmul`] with B transposed. `a` is f32 (f16 activations widened exactly) with shape
+/// [`reference_matmul`](crate::ops::matmul::reference_matmul) with B transposed. `a` is f32 (f16 activations widened exactly) with shape
 /// `a_shape`, `[M, K]` or `[batch, M, K]`; `bias` has one value per output channel.
 ///
 /// Since the kernels' dequantized weights equal these bit for bit, the f32-accumulation bound
@@ -48,25 +49,15 @@ pub fn reference_matmul_w8(
     bias: Option<&[f32]>,
     activation: Activation,
 ) -> Result<MatmulReference> {
-    let dims = MatmulDims::infer(OP, a_shape, &[w.rows, w.cols], true)?;
-    let mismatch = |detail: String| Err(Error::ShapeMismatch { op: OP, detail });
-    let needed = dims.batch * dims.m * dims.k;
-    if a.len() != needed {
-        return mismatch(format!(
-            "A {a_shape:?} needs {needed} values, got {}",
-            a.len()
-        ));
-    }
-    if let Some(bias) = bias.filter(|bias| bias.len() != dims.n) {
-        return mismatch(format!("bias has {} values, N is {}", bias.len(), dims.n));
-    }
-    Ok(reference_matmul(
+    reference_weight_only(
+        OP,
         a,
-        &w.dequantize(),
-        &dims,
+        a_shape,
+        [w.rows, w.cols],
+        || w.dequantize(),
         bias,
         activation,
-    ))
+    )
 }
 
 /// Which kernel [`matmul_w8_with`] runs: the GEMV or the tiled kernel.
