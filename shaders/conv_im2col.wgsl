@@ -9,18 +9,10 @@
 // Assumes groups == 1 (the launcher checks it) and slab elements rows·K below 2³² (the launcher
 // bounds the slab by the binding limit). One thread per slab element, K fastest, so writes
 // coalesce; the grid folds into y past the per-dimension limit (src/ops/grid.rs).
-// Bindings: 0 = x (NCHW f32), 1 = the slab (f32, rows·K), 4 = SlabParams, 5 = conv geometry
-// (conv_geometry.wgsl, joined before this file).
-
-const WORKGROUP_SIZE: u32 = 256u;
+// Bindings: 0 = x (NCHW f32), 1 = the slab (f32, rows·K), 4 = SlabParams (conv_slab.wgsl), 5 =
+// conv geometry (conv_geometry.wgsl); both files are joined before this one.
 
 // row_len is K here; out_pixels (OH·OW) is read from the geometry instead.
-struct SlabParams {
-    first_row: u32,
-    rows: u32,
-    row_len: u32,
-    out_pixels: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> patches: array<f32>;

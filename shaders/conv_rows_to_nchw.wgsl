@@ -4,17 +4,10 @@
 //
 // One thread per slab element, pixel fastest, so writes to each output plane coalesce (the reads
 // stride by M); the grid folds into y past the per-dimension limit (src/ops/grid.rs).
-// Bindings: 0 = the slab's products (f32, rows·M), 3 = y, 4 = SlabParams.
-
-const WORKGROUP_SIZE: u32 = 256u;
+// Bindings: 0 = the slab's products (f32, rows·M), 3 = y, 4 = SlabParams (conv_slab.wgsl,
+// joined before this file).
 
 // row_len is M, the output channels.
-struct SlabParams {
-    first_row: u32,
-    rows: u32,
-    row_len: u32,
-    out_pixels: u32,
-}
 
 @group(0) @binding(0) var<storage, read> products: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;

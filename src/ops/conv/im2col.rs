@@ -37,7 +37,7 @@ pub const MAX_SLAB_BYTES: u64 = 64 << 20;
 /// grid dimension (65 535 workgroups at least on every device).
 const MAX_SLAB_ROWS: usize = 64 * 65_535;
 
-/// `SlabParams` in `conv_im2col.wgsl` and `conv_rows_to_nchw.wgsl`: the first output pixel of
+/// `SlabParams` in `conv_slab.wgsl` (read by `conv_im2col.wgsl` and `conv_rows_to_nchw.wgsl`): the first output pixel of
 /// the slab, its rows, the row length (`K`, respectively `M`) and `OH·OW`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

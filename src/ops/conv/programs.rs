@@ -163,11 +163,15 @@ pub const CONV2D_Q8_UNPACKED: ShaderProgram = ShaderProgram {
     needs_f16: false,
 };
 
+/// The im2col slab's workgroup size and `SlabParams`, shared by the two programs below.
+const SLAB_WGSL: &str = include_str!("../../../shaders/conv_slab.wgsl");
+
 /// Slab rows of the patch matrix, for any one-group convolution.
 pub const CONV_IM2COL: ShaderProgram = ShaderProgram {
     name: "conv_im2col",
     parts: &[
         GEOMETRY_WGSL,
+        SLAB_WGSL,
         include_str!("../../../shaders/conv_im2col.wgsl"),
     ],
     needs_f16: false,
@@ -176,7 +180,10 @@ pub const CONV_IM2COL: ShaderProgram = ShaderProgram {
 /// A slab's `[rows, M]` products copied into the NCHW output.
 pub const CONV_ROWS_TO_NCHW: ShaderProgram = ShaderProgram {
     name: "conv_rows_to_nchw",
-    parts: &[include_str!("../../../shaders/conv_rows_to_nchw.wgsl")],
+    parts: &[
+        SLAB_WGSL,
+        include_str!("../../../shaders/conv_rows_to_nchw.wgsl"),
+    ],
     needs_f16: false,
 };
 
