@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::bench::measure::{time_cpu, time_gpu, IterationSettings, Timings};
-use crate::bench::qdq::{
-    has_qdq, integer_node_count, QdqComparison, QdqPath, QdqPathFigures, QDQ_PATHS,
-};
+use crate::bench::qdq::{has_qdq, QdqComparison, QdqPath, QdqPathFigures, QDQ_PATHS};
 use crate::bench::report::{
     BackendRun, BenchResult, DeviceReport, Precision, Roofline, Throughput,
 };
@@ -346,10 +344,6 @@ fn run_paths<'p>(
     progress: &mut dyn FnMut(usize),
 ) -> Result<(Vec<BenchResult>, Vec<QdqComparison>)> {
     let paths = paths(graph, config);
-    let integer_nodes = match paths.len() {
-        2 => integer_node_count(graph)?,
-        _ => 0,
-    };
     let (mut results, mut comparisons) = (Vec::new(), Vec::new());
     for (index, &batch) in config.batches.iter().enumerate() {
         let shapes = input_shapes(graph, &config.input_shapes, batch)?;
@@ -359,12 +353,7 @@ fn run_paths<'p>(
             let (plan, work, timings) = bench(path, &shapes, &mut rng)?;
             let variant = variant(base_variant, path, paths.len() == 2);
             let result = result(model, batch, &variant, work, &timings, roof)?;
-            let lowered = if path == QdqPath::Integer {
-                integer_nodes
-            } else {
-                0
-            };
-            figures.push(QdqPathFigures::of(&plan, &result.latency, lowered));
+            figures.push(QdqPathFigures::of(&plan, &result.latency));
             results.push(result);
         }
         comparisons.extend(comparison(device, batch, figures));

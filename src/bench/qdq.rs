@@ -5,8 +5,7 @@
 //! figures of both and prints them side by side with the ratio.
 
 use crate::bench::measure::Latency;
-use crate::error::Result;
-use crate::graph::passes::{self, PassOptions};
+use crate::graph::passes::PassOptions;
 use crate::graph::{Graph, Op};
 use crate::runtime::Plan;
 use crate::tensor::HostTensor;
@@ -20,14 +19,6 @@ pub fn has_qdq(graph: &Graph) -> bool {
             Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. }
         )
     })
-}
-
-/// How many nodes of `graph` the QDQ lowering computes in integers (after Identity removal, as
-/// in [`crate::graph::passes::optimize`]).
-pub fn integer_node_count(graph: &Graph) -> Result<usize> {
-    let mut graph = graph.clone();
-    passes::remove_identities(&mut graph)?;
-    passes::lower_qdq(&mut graph)
 }
 
 /// The float path (lowering off) and the integer path (lowering on), in the order they run.
@@ -76,9 +67,9 @@ pub struct QdqPathFigures {
 }
 
 impl QdqPathFigures {
-    /// The figures of `plan`, built for one path and timed as `latency`; `integer_nodes` is how
-    /// many nodes the lowering made integer.
-    pub fn of(plan: &Plan, latency: &Latency, integer_nodes: usize) -> Self {
+    /// The figures of `plan`, built for one path and timed as `latency`; the integer node count
+    /// is the plan's own ([`Plan::pass_report`]).
+    pub fn of(plan: &Plan, latency: &Latency) -> Self {
         let weight_bytes = (plan.graph().initializers.values())
             .map(HostTensor::size_bytes)
             .sum();
@@ -86,7 +77,7 @@ impl QdqPathFigures {
             p50_seconds: latency.primary_summary().p50,
             weight_bytes,
             peak_bytes: plan.peak_bytes(),
-            integer_nodes,
+            integer_nodes: plan.pass_report().qdq_nodes_lowered,
         }
     }
 }

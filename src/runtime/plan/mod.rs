@@ -94,6 +94,8 @@ pub struct Plan<'a> {
     packed_on_host: HashMap<String, HostTensor>,
     /// The most bytes of run-time values the last run held at once, measured in the node loop.
     measured_peak_bytes: u64,
+    /// What the optimisation passes did to the graph.
+    pass_report: passes::PassReport,
 }
 
 impl<'a> Plan<'a> {
@@ -124,7 +126,7 @@ impl<'a> Plan<'a> {
     ) -> Result<Self> {
         graph.validate()?;
         let mut graph = graph.clone();
-        passes::optimize_with(&mut graph, input_shapes, options)?;
+        let (pass_report, _) = passes::optimize_with(&mut graph, input_shapes, options)?;
         let types = infer_types(&graph, input_shapes)?;
         check_unique_outputs(&graph)?;
         let schedule = Schedule::new(&graph, &types)?;
@@ -152,6 +154,7 @@ impl<'a> Plan<'a> {
             qlinear_weights,
             packed_on_host,
             measured_peak_bytes: 0,
+            pass_report,
         })
     }
 
@@ -287,6 +290,12 @@ impl<'a> Plan<'a> {
     /// The optimised graph the plan runs.
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// What the optimisation passes did when the plan was built (e.g. how many nodes the QDQ
+    /// lowering made integer).
+    pub fn pass_report(&self) -> &passes::PassReport {
+        &self.pass_report
     }
 
     /// The number of nodes the plan runs.
