@@ -12,3 +12,7 @@ mod bench;
 mod chains;
 mod common;
 mod onnxruntime_models;
+mod real_architectures;
+mod real_detectors;
+mod real_models;
+mod steps;
