@@ -27,8 +27,8 @@ per-channel; uint8 and int8 activations; MinMax, Entropy and Percentile calibrat
 classifiers also by `quantize_dynamic`. onnxruntime (CPU, default optimisations) runs each
 quantized model on the inputs; the script writes OUT_DIR/<model>.onnx, <family>.input.npy,
 <model>.output<k>.npy per output k, and OUT_DIR/real_models.json describing every model, with
-how many of the inputs to compare (`compare`): for SqueezeNet and MobileNetV2 500 inputs for the
-first variant and 50 for the others, 3 for ResNet-50 and the detectors (--full: 500 for every
+how many of the inputs to compare (`compare`): 500 for SqueezeNet's first variant, 50 for the
+other SqueezeNet and the MobileNetV2 variants, 3 for ResNet-50 and the detectors (--full: 500 for every
 model, or KILN_REAL_MODELS_INPUTS; that is scripts/compare_quantized_real_models.sh's run, too
 slow for CI).
 """
@@ -302,10 +302,12 @@ DYNAMIC = ("squeezenet", "mobilenetv2")
 def family_models(out, models_dir):
     """(family, task, float model path, input name, input side) for every family."""
     families = []
-    for family, model, size in (("squeezenet", light_model("squeezenet", SEED, 96, ["N", 1000, 1, 1]), 96),
-                                ("resnet50", light_model("resnet50", SEED + 1, 224, ["N", 1000]), 224),
-                                ("mobilenetv2", mobilenet_v2(), 32),
-                                ("yolov8n", yolov8n_style(SEED + 4, 160, letterboxed(load_photos(models_dir), 7, 160, SEED + 30)), 160)):
+    photos = letterboxed(load_photos(models_dir), 7, 160, SEED + 30)
+    for family, model, size in (
+            ("squeezenet", light_model("squeezenet", SEED, 96, ["N", 1000, 1, 1]), 96),
+            ("resnet50", light_model("resnet50", SEED + 1, 224, ["N", 1000]), 224),
+            ("mobilenetv2", mobilenet_v2(), 32),
+            ("yolov8n", yolov8n_style(SEED + 4, 160, photos), 160)):
         path = os.path.join(out, f"{family}.float.onnx")
         onnx.save(model, path)
         task = "detect" if family == "yolov8n" else "classify"
@@ -329,7 +331,8 @@ def main(out, models_dir, full):
         calibration = make(photos, CALIBRATION_SAMPLES, size, SEED + 20)
         np.save(os.path.join(out, f"{family}.input.npy"), inputs)
         for variant, (act, per_channel, method) in enumerate(VARIANTS[family]):
-            compare = count if full or (cheap and variant == 0) else min(count, SOME_INPUTS)
+            many = family == "squeezenet" and variant == 0
+            compare = count if full or many else min(count, SOME_INPUTS)
             name = f"{family}_{act}_{'per_channel' if per_channel else 'per_tensor'}_{method}"
             path = os.path.join(out, f"{name}.onnx")
             quantize_static(float_path, path, Reader(input_name, calibration),
@@ -344,7 +347,8 @@ def main(out, models_dir, full):
             path = os.path.join(out, f"{name}.onnx")
             quantize_dynamic(float_path, path, weight_type=QuantType.QInt8)
             entries.append(record(out, name, family, path, input_name,
-                                  inputs[:min(count, SOME_INPUTS)], "quantize_dynamic, int8 weights"))
+                                  inputs[:min(count, SOME_INPUTS)],
+                                  "quantize_dynamic, int8 weights"))
     with open(os.path.join(out, "real_models.json"), "w") as f:
         json.dump({"models": entries}, f, indent=1)
 

@@ -11,7 +11,9 @@
 //! side of it, never to half of it); and every box left after NMS at T in one engine has a box of
 //! the same class at IoU ≥ 0.9 after NMS at T/2 in the other. T is 0.25 for YOLOv3-tiny; the
 //! seeded YOLOv8n's scores are not calibrated, so its T is the 10th best positive onnxruntime
-//! score of each image (at most 0.25).
+//! score of each image (at most 0.25), and only its candidates are compared: its quantized
+//! scores saturate, thousands tie at the top level, and NMS among ties orders them by index, so
+//! a box that moves by one step can change which of two tied boxes survives.
 
 use std::path::PathBuf;
 
@@ -58,9 +60,9 @@ fn all_matched(
     })
 }
 
-/// The image's candidates and NMS boxes agree both ways (see the module doc); returns the number
-/// of NMS boxes onnxruntime keeps at the threshold.
-fn compare_boxes(image: usize, decoded: &Decoded, name: &str) -> usize {
+/// The image's candidates agree both ways, and with `check_nms` its boxes after NMS too (see
+/// the module doc); returns the candidates and the NMS boxes onnxruntime has at the threshold.
+fn compare_boxes(image: usize, decoded: &Decoded, name: &str, check_nms: bool) -> [usize; 2] {
     let t = decoded.threshold;
     let (kiln, ort) = (&decoded.kiln, &decoded.ort);
     assert!(
@@ -74,11 +76,12 @@ fn compare_boxes(image: usize, decoded: &Decoded, name: &str) -> usize {
     let (kiln_boxes, ort_boxes) = (nms(kiln, t), nms(ort, t));
     let (kiln_lenient, ort_lenient) = (nms(kiln, t / 2.0), nms(ort, t / 2.0));
     assert!(
-        all_matched(&ort_boxes, &kiln_lenient, t, false)
-            && all_matched(&kiln_boxes, &ort_lenient, t, false),
+        !check_nms
+            || (all_matched(&ort_boxes, &kiln_lenient, t, false)
+                && all_matched(&kiln_boxes, &ort_lenient, t, false)),
         "{name} image {image}: boxes after NMS differ: kiln {kiln_boxes:?}, onnxruntime {ort_boxes:?}"
     );
-    ort_boxes.len()
+    [ort.iter().filter(|d| d.score >= t).count(), ort_boxes.len()]
 }
 
 /// Image `image`'s share of each output (`[N, ...]` values), as `[1, ...]` tensors named after
@@ -173,7 +176,7 @@ fn check_detector(dir: &std::path::Path, model: &RealModel, backend: &TestBacken
     }
     let want_values: Vec<Vec<f32>> = wants.iter().map(|w| w.as_f32().unwrap().to_vec()).collect();
     let heads = heads(model, &shapes, inputs.shape()[3] as u32);
-    let mut boxes = 0;
+    let (mut candidates, mut boxes) = (0, 0);
     for image in 0..count {
         let (kiln, ort) = (
             image_outputs(model, &got, &shapes, image),
@@ -187,20 +190,24 @@ fn check_detector(dir: &std::path::Path, model: &RealModel, backend: &TestBacken
             ort: decode_reference(&heads, &ort, t / 2.0).unwrap(),
             threshold: t,
         };
-        boxes += compare_boxes(image, &decoded, &model.name);
+        let [above, kept] = compare_boxes(image, &decoded, &model.name, model.family != "yolov8n");
+        candidates += above;
+        boxes += kept;
     }
     let input_shapes = [(model.input.clone(), inputs.shape().to_vec())];
     let [integer, float, conversion] = arithmetic_counts(&graph, &input_shapes);
     eprintln!(
-        "REAL {} | {} | max steps {steps} (bound {bound}) | {boxes} boxes after NMS over \
-         {count} images, all matched | nodes integer {integer}, float {float}, conversion \
+        "REAL {} | {} | max steps {steps} (bound {bound}) | {candidates} candidates and \
+         {boxes} boxes after NMS over {count} images, all matched{} | nodes integer {integer}, float {float}, conversion \
          {conversion} | {:.2} ms per input on {}",
         model.name,
         model.quantization,
+        if model.family == "yolov8n" { " (candidates; NMS boxes not compared)" } else { "" },
         seconds * 1e3,
         backend.label()
     );
     assert!(steps <= bound, "{}: {steps} steps > {bound}", model.name);
+    assert!(candidates > 0, "{}: no candidate to compare", model.name);
 }
 
 fn check_family(name: &str) {

@@ -101,7 +101,7 @@ pub fn model_inputs(dir: &Path, model: &RealModel) -> HostTensor {
 /// `KILN_REAL_MODELS_BACKEND=cpu` (scripts/compare_quantized_real_models.sh times both).
 pub enum TestBackend {
     /// A wgpu device.
-    Gpu(Gpu),
+    Gpu(Box<Gpu>),
     /// The CPU reference.
     Cpu,
 }
@@ -111,7 +111,9 @@ impl TestBackend {
     pub fn from_env() -> Self {
         match std::env::var("KILN_REAL_MODELS_BACKEND").as_deref() {
             Ok("cpu") => TestBackend::Cpu,
-            _ => TestBackend::Gpu(Gpu::from_env().expect("a GPU adapter (lavapipe in CI)")),
+            _ => TestBackend::Gpu(Box::new(
+                Gpu::from_env().expect("a GPU adapter (lavapipe in CI)"),
+            )),
         }
     }
 
