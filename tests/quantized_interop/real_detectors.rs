@@ -11,9 +11,9 @@
 //! side of it, never to half of it); and every box left after NMS at T in one engine has a box of
 //! the same class at IoU ≥ 0.9 after NMS at T/2 in the other. T is 0.25 for YOLOv3-tiny; the
 //! seeded YOLOv8n's scores are not calibrated, so its T is the 10th best positive onnxruntime
-//! score of each image (at most 0.25), and only its candidates are compared: its quantized
-//! scores saturate, thousands tie at the top level, and NMS among ties orders them by index, so
-//! a box that moves by one step can change which of two tied boxes survives.
+//! score of each image (at most 0.25), and its boxes are counted, not asserted: its seeded
+//! quantized scores saturate and tie across classes and boxes, so one step decides the class
+//! and which of two tied boxes NMS keeps; for it the check is the raw outputs in steps.
 
 use std::path::PathBuf;
 
@@ -43,45 +43,52 @@ struct Decoded {
     threshold: f32,
 }
 
-/// Whether every detection of `ours` scoring at least `threshold` has, in `theirs`, one of the
-/// same class at IoU ≥ [`SAME_BOX_IOU`] (the same candidate too when `same_candidate`).
-fn all_matched(
-    ours: &[Detection],
-    theirs: &[Detection],
-    threshold: f32,
-    same_candidate: bool,
-) -> bool {
-    (ours.iter().filter(|d| d.score >= threshold)).all(|d| {
-        theirs.iter().any(|t| {
-            t.class == d.class
-                && (!same_candidate || t.candidate == d.candidate)
-                && t.bbox.iou(&d.bbox) >= SAME_BOX_IOU
-        })
+/// Whether `theirs` has a detection of `d`'s class at IoU ≥ [`SAME_BOX_IOU`] (the same
+/// candidate too when `same_candidate`).
+fn has_match(d: &Detection, theirs: &[Detection], same_candidate: bool) -> bool {
+    theirs.iter().any(|t| {
+        t.class == d.class
+            && (!same_candidate || t.candidate == d.candidate)
+            && t.bbox.iou(&d.bbox) >= SAME_BOX_IOU
     })
 }
 
-/// The image's candidates agree both ways, and with `check_nms` its boxes after NMS too (see
-/// the module doc); returns the candidates and the NMS boxes onnxruntime has at the threshold.
-fn compare_boxes(image: usize, decoded: &Decoded, name: &str, check_nms: bool) -> [usize; 2] {
+/// How many detections of `ours` score at least `threshold`, and how many of those have a
+/// match in `theirs` ([`has_match`]).
+fn matched(ours: &[Detection], theirs: &[Detection], threshold: f32, same: bool) -> [usize; 2] {
+    let above: Vec<&Detection> = ours.iter().filter(|d| d.score >= threshold).collect();
+    let found = above.iter().filter(|d| has_match(d, theirs, same)).count();
+    [above.len(), found]
+}
+
+/// The image's candidates and boxes after NMS, compared both ways (see the module doc), asserted
+/// when `assert_boxes`; returns onnxruntime's candidates at the threshold, how many of them kiln
+/// has, and onnxruntime's boxes after NMS.
+fn compare_boxes(image: usize, decoded: &Decoded, name: &str, assert_boxes: bool) -> [usize; 3] {
     let t = decoded.threshold;
     let (kiln, ort) = (&decoded.kiln, &decoded.ort);
-    assert!(
-        all_matched(kiln, ort, t, true) && all_matched(ort, kiln, t, true),
-        "{name} image {image}: candidates above {t} differ"
-    );
+    let [ort_above, ort_found] = matched(ort, kiln, t, true);
+    let [kiln_above, kiln_found] = matched(kiln, ort, t, true);
     let nms = |all: &[Detection], at: f32| {
         let kept: Vec<Detection> = all.iter().filter(|d| d.score >= at).cloned().collect();
         non_max_suppression(kept, &NmsOptions::default())
     };
     let (kiln_boxes, ort_boxes) = (nms(kiln, t), nms(ort, t));
     let (kiln_lenient, ort_lenient) = (nms(kiln, t / 2.0), nms(ort, t / 2.0));
-    assert!(
-        !check_nms
-            || (all_matched(&ort_boxes, &kiln_lenient, t, false)
-                && all_matched(&kiln_boxes, &ort_lenient, t, false)),
-        "{name} image {image}: boxes after NMS differ: kiln {kiln_boxes:?}, onnxruntime {ort_boxes:?}"
-    );
-    [ort.iter().filter(|d| d.score >= t).count(), ort_boxes.len()]
+    if assert_boxes {
+        assert!(
+            ort_found == ort_above && kiln_found == kiln_above,
+            "{name} image {image}: candidates above {t} differ"
+        );
+        let [ort_kept, ort_kept_found] = matched(&ort_boxes, &kiln_lenient, t, false);
+        let [kiln_kept, kiln_kept_found] = matched(&kiln_boxes, &ort_lenient, t, false);
+        assert!(
+            ort_kept_found == ort_kept && kiln_kept_found == kiln_kept,
+            "{name} image {image}: boxes after NMS differ: kiln {kiln_boxes:?}, onnxruntime \
+             {ort_boxes:?}"
+        );
+    }
+    [ort_above, ort_found, ort_boxes.len()]
 }
 
 /// Image `image`'s share of each output (`[N, ...]` values), as `[1, ...]` tensors named after
@@ -176,7 +183,7 @@ fn check_detector(dir: &std::path::Path, model: &RealModel, backend: &TestBacken
     }
     let want_values: Vec<Vec<f32>> = wants.iter().map(|w| w.as_f32().unwrap().to_vec()).collect();
     let heads = heads(model, &shapes, inputs.shape()[3] as u32);
-    let (mut candidates, mut boxes) = (0, 0);
+    let [mut candidates, mut found, mut boxes] = [0; 3];
     for image in 0..count {
         let (kiln, ort) = (
             image_outputs(model, &got, &shapes, image),
@@ -190,19 +197,26 @@ fn check_detector(dir: &std::path::Path, model: &RealModel, backend: &TestBacken
             ort: decode_reference(&heads, &ort, t / 2.0).unwrap(),
             threshold: t,
         };
-        let [above, kept] = compare_boxes(image, &decoded, &model.name, model.family != "yolov8n");
+        let assert_boxes = model.family != "yolov8n";
+        let [above, matched, kept] = compare_boxes(image, &decoded, &model.name, assert_boxes);
         candidates += above;
+        found += matched;
         boxes += kept;
     }
     let input_shapes = [(model.input.clone(), inputs.shape().to_vec())];
     let [integer, float, conversion] = arithmetic_counts(&graph, &input_shapes);
     eprintln!(
-        "REAL {} | {} | max steps {steps} (bound {bound}) | {candidates} candidates and \
-         {boxes} boxes after NMS over {count} images, all matched{} | nodes integer {integer}, float {float}, conversion \
+        "REAL {} | {} | max steps {steps} (bound {bound}) | kiln matches {found} of \
+         onnxruntime's {candidates} candidates, {boxes} boxes after NMS, over {count} images{} | \
+         nodes integer {integer}, float {float}, conversion \
          {conversion} | {:.2} ms per input on {}",
         model.name,
         model.quantization,
-        if model.family == "yolov8n" { " (candidates; NMS boxes not compared)" } else { "" },
+        if model.family == "yolov8n" {
+            " (not asserted: raw outputs in steps only)"
+        } else {
+            ""
+        },
         seconds * 1e3,
         backend.label()
     );
