@@ -28,9 +28,9 @@ classifiers also by `quantize_dynamic`. onnxruntime (CPU, default optimisations)
 quantized model on the inputs; the script writes OUT_DIR/<model>.onnx, <family>.input.npy,
 <model>.output<k>.npy per output k, and OUT_DIR/real_models.json describing every model, with
 how many of the inputs to compare (`compare`): 500 for SqueezeNet's first variant, 50 for the
-other SqueezeNet and the MobileNetV2 variants, 3 for ResNet-50 and the detectors (--full: 500 for every
-model, or KILN_REAL_MODELS_INPUTS; that is scripts/compare_quantized_real_models.sh's run, too
-slow for CI).
+other SqueezeNet and the MobileNetV2 variants, 3 for ResNet-50 and the detectors (--full: 500
+for every model, or KILN_REAL_MODELS_INPUTS; that is scripts/compare_quantized_real_models.sh's
+run, too slow for CI).
 """
 
 import json
