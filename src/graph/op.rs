@@ -150,6 +150,8 @@ pub enum Op {
     QLinearConv(ConvAttrs),
     /// `(a, b, a_zero_point?, b_zero_point?) -> i32`.
     MatMulInteger,
+    /// `(x) -> (y: u8, y_scale: f32 [], y_zero_point: u8 [])` (ONNX opset 11).
+    DynamicQuantizeLinear,
     /// `(x, y_scale, y_zero_point?) -> y` (int8 or uint8 from the zero point's type).
     QuantizeLinear {
         /// Axis of per-axis scales.
@@ -328,6 +330,7 @@ impl Op {
             Op::ConvTranspose(_) => "ConvTranspose",
             Op::QLinearConv(_) => "QLinearConv",
             Op::MatMulInteger => "MatMulInteger",
+            Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
             Op::QuantizeLinear { .. } => "QuantizeLinear",
             Op::DequantizeLinear { .. } => "DequantizeLinear",
             Op::MaxPool(_) => "MaxPool",

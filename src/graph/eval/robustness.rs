@@ -66,10 +66,11 @@ pub(crate) fn variant(op: &Op) -> usize {
         Op::Identity => 41,
         Op::Dropout => 42,
         Op::Lrn(_) => 43,
+        Op::DynamicQuantizeLinear => 44,
     }
 }
 
-pub(crate) const VARIANTS: usize = 44;
+pub(crate) const VARIANTS: usize = 45;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -138,6 +139,7 @@ pub(crate) fn sample_ops() -> Vec<Op> {
             ..conv_attrs(vec![], AutoPad::NotSet)
         }),
         Op::MatMulInteger,
+        Op::DynamicQuantizeLinear,
         Op::QuantizeLinear {
             axis: 1,
             saturate: true,

@@ -51,6 +51,7 @@ pub(crate) fn seed_inputs(op: &Op) -> Vec<HostTensor> {
             int(U8, &[1.0, 2.0]),
             int(U8, &[3.0, 4.0]),
         ],
+        Op::DynamicQuantizeLinear => vec![f(&[2, 3])],
         Op::QuantizeLinear { .. } => vec![
             f(&[2, 3]),
             int(F32, &[0.5, 1.0, 2.0]),

@@ -1,6 +1,7 @@
-//! The quantization family: QuantizeLinear, DequantizeLinear and QLinearConv.
+//! The quantization family: QuantizeLinear, DequantizeLinear, QLinearConv and
+//! DynamicQuantizeLinear.
 
-use super::{not_in_family, FamilySpec, OnnxOp};
+use super::{not_in_family, FamilySpec, OnnxOp, OnnxOutputs};
 use crate::error::Result;
 use crate::graph::eval::quantize;
 use crate::graph::infer::rules::{one, NodeInputs};
@@ -15,6 +16,11 @@ pub(super) static SPEC: FamilySpec = FamilySpec {
         OnnxOp::one("QuantizeLinear", 10),
         OnnxOp::one("DequantizeLinear", 10),
         OnnxOp::one("QLinearConv", 10),
+        OnnxOp {
+            op_type: "DynamicQuantizeLinear",
+            since_opset: 11,
+            outputs: OnnxOutputs::All,
+        },
     ],
     shape,
     cpu,
@@ -22,7 +28,7 @@ pub(super) static SPEC: FamilySpec = FamilySpec {
 };
 
 /// QuantizeLinear gives its zero point's dtype (u8 without one), DequantizeLinear its scale's,
-/// QLinearConv its output zero point's.
+/// QLinearConv its output zero point's; DynamicQuantizeLinear gives u8 `y`, f32 and u8 scalars.
 fn shape(inputs: &NodeInputs<'_>) -> Result<Vec<ValueType>> {
     match &inputs.node.op {
         Op::QuantizeLinear { .. } => {
@@ -31,6 +37,11 @@ fn shape(inputs: &NodeInputs<'_>) -> Result<Vec<ValueType>> {
         }
         Op::DequantizeLinear { .. } => one(inputs.dtype(1)?, inputs.shape(0)?.to_vec()),
         Op::QLinearConv(attrs) => one(inputs.dtype(7)?, spatial::conv(inputs, attrs, 3)?),
+        Op::DynamicQuantizeLinear => Ok(vec![
+            ValueType::new(DType::U8, inputs.shape(0)?.to_vec()),
+            ValueType::new(DType::F32, vec![]),
+            ValueType::new(DType::U8, vec![]),
+        ]),
         _ => Err(not_in_family(inputs.node, SPEC.name)),
     }
 }
@@ -40,6 +51,7 @@ fn cpu(node: &Node, inputs: &[Option<&HostTensor>]) -> Result<Vec<HostTensor>> {
         Op::QLinearConv(attrs) => quantize::qlinear_conv(attrs, inputs),
         Op::QuantizeLinear { axis, .. } => quantize::quantize_linear(*axis, inputs),
         Op::DequantizeLinear { axis } => quantize::dequantize_linear(*axis, inputs),
+        Op::DynamicQuantizeLinear => quantize::dynamic_quantize_linear(inputs),
         _ => Err(not_in_family(node, SPEC.name)),
     }
 }

@@ -190,6 +190,7 @@ pub(super) fn quantize_family(op_type: &str) -> Option<Converter> {
         "QuantizeLinear" => quantize,
         "DequantizeLinear" => dequantize,
         "QLinearConv" => super::conv::qlinear_conv,
+        "DynamicQuantizeLinear" => super::dynamic_quantize::dynamic_quantize_linear,
         _ => return None,
     })
 }

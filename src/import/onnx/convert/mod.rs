@@ -7,6 +7,7 @@
 
 mod context;
 mod conv;
+mod dynamic_quantize;
 mod elementwise;
 mod layout;
 mod legacy;

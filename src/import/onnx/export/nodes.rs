@@ -99,6 +99,7 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
     Ok(match &node.op {
         Op::Unary(_) | Op::Binary(_) | Op::Clip | Op::Where | Op::Compare(_) | Op::Not => vec![],
         Op::MatMul { .. } | Op::MatMulInteger | Op::GlobalAveragePool | Op::GlobalMaxPool => vec![],
+        Op::DynamicQuantizeLinear => vec![],
         Op::Slice
         | Op::Squeeze
         | Op::Unsqueeze
