@@ -48,6 +48,8 @@ struct Q8Params {
     last_word_mask: u32,
     a_zero_point_per_row: u32,
     a_scale: f32,
+    // The output zero point of the requantizing store (matmul_q8_store_q8.wgsl).
+    y_zero_point: i32,
 }
 
 @group(0) @binding(0) var<storage, read> a_words: array<u32>;

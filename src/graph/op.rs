@@ -152,6 +152,15 @@ pub enum Op {
     MatMulInteger,
     /// `(x) -> (y: u8, y_scale: f32 [], y_zero_point: u8 [])` (ONNX opset 11).
     DynamicQuantizeLinear,
+    /// `(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point, bias?) -> y`
+    /// (int8 or uint8 from `y_zero_point`). ONNX's QLinearMatMul has no `bias` and no activation:
+    /// both come only from the QDQ lowering of a Gemm (an i32 bias per column of scale
+    /// `a_scale · b_scale[n]`, and a Relu before the output's quantization), and export writes
+    /// such a node back as DequantizeLinear → Gemm → [Relu] → QuantizeLinear.
+    QLinearMatMul {
+        /// `Identity` as imported, or `Relu` from the lowering.
+        activation: Activation,
+    },
     /// `(x, y_scale, y_zero_point?) -> y` (int8 or uint8 from the zero point's type).
     QuantizeLinear {
         /// Axis of per-axis scales.
@@ -331,6 +340,7 @@ impl Op {
             Op::QLinearConv(_) => "QLinearConv",
             Op::MatMulInteger => "MatMulInteger",
             Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
+            Op::QLinearMatMul { .. } => "QLinearMatMul",
             Op::QuantizeLinear { .. } => "QuantizeLinear",
             Op::DequantizeLinear { .. } => "DequantizeLinear",
             Op::MaxPool(_) => "MaxPool",

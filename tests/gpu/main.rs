@@ -20,6 +20,7 @@ mod matmul_w8;
 mod normalization;
 mod pooling;
 mod properties;
+mod qlinear_matmul;
 mod quantize;
 mod quantized_integer;
 mod reduce;

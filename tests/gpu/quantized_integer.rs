@@ -74,14 +74,14 @@ fn dynamic_quantize_linear_rounds_quotients_at_half_steps_exactly() {
 }
 
 /// One MatMulInteger operand: values and zero points of one 8-bit dtype.
-struct Operand {
-    signed: bool,
-    values: Vec<i64>,
-    zero_points: Vec<i64>,
+pub(crate) struct Operand {
+    pub signed: bool,
+    pub values: Vec<i64>,
+    pub zero_points: Vec<i64>,
 }
 
 impl Operand {
-    fn random(rng: &mut SeededRng, signed: bool, count: usize, zero_points: Vec<i64>) -> Self {
+    pub fn random(rng: &mut SeededRng, signed: bool, count: usize, zero_points: Vec<i64>) -> Self {
         let (low, high) = if signed { (-128, 127) } else { (0, 255) };
         let values = (0..count)
             .map(|_| i64::from(rng.int_in(low, high)))
@@ -93,7 +93,7 @@ impl Operand {
         }
     }
 
-    fn host(&self, shape: &[usize], values: &[i64]) -> HostTensor {
+    pub fn host(&self, shape: &[usize], values: &[i64]) -> HostTensor {
         let data = if self.signed {
             TensorData::I8(values.iter().map(|&v| v as i8).collect())
         } else {
@@ -102,7 +102,7 @@ impl Operand {
         HostTensor::new(shape, data).unwrap()
     }
 
-    fn zero_point_tensor(&self) -> HostTensor {
+    pub fn zero_point_tensor(&self) -> HostTensor {
         let shape = if self.zero_points.len() == 1 {
             vec![]
         } else {
@@ -112,7 +112,7 @@ impl Operand {
     }
 }
 
-fn upload_host(tensor: &HostTensor) -> GpuTensor {
+pub(crate) fn upload_host(tensor: &HostTensor) -> GpuTensor {
     let gpu = gpu().expect("checked by caller");
     match tensor.data() {
         TensorData::I8(values) => GpuTensor::upload(gpu, tensor.shape(), values).unwrap(),

@@ -67,10 +67,11 @@ pub(crate) fn variant(op: &Op) -> usize {
         Op::Dropout => 42,
         Op::Lrn(_) => 43,
         Op::DynamicQuantizeLinear => 44,
+        Op::QLinearMatMul { .. } => 45,
     }
 }
 
-pub(crate) const VARIANTS: usize = 45;
+pub(crate) const VARIANTS: usize = 46;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -140,6 +141,9 @@ pub(crate) fn sample_ops() -> Vec<Op> {
         }),
         Op::MatMulInteger,
         Op::DynamicQuantizeLinear,
+        Op::QLinearMatMul {
+            activation: Activation::Relu,
+        },
         Op::QuantizeLinear {
             axis: 1,
             saturate: true,

@@ -52,6 +52,17 @@ pub(crate) fn seed_inputs(op: &Op) -> Vec<HostTensor> {
             int(U8, &[3.0, 4.0]),
         ],
         Op::DynamicQuantizeLinear => vec![f(&[2, 3])],
+        Op::QLinearMatMul { .. } => vec![
+            filled(U8, &[2, 3], &[0.0, 7.0, 200.0]),
+            scalar(F32, 0.5),
+            scalar(U8, 1.0),
+            filled(I8, &[3, 2], &[3.0, -128.0, 127.0]),
+            int(F32, &[0.25, 0.5]),
+            int(I8, &[0.0, 0.0]),
+            scalar(F32, 0.25),
+            scalar(U8, 3.0),
+            int(I32, &[-7.0, 9.0]),
+        ],
         Op::QuantizeLinear { .. } => vec![
             f(&[2, 3]),
             int(F32, &[0.5, 1.0, 2.0]),

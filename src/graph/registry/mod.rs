@@ -221,7 +221,7 @@ impl Op {
             Op::QLinearConv(_) | Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => {
                 Family::Quantize
             }
-            Op::DynamicQuantizeLinear => Family::Quantize,
+            Op::DynamicQuantizeLinear | Op::QLinearMatMul { .. } => Family::Quantize,
             Op::MaxPool(_) | Op::AveragePool(_) | Op::GlobalAveragePool | Op::GlobalMaxPool => {
                 Family::Pool
             }

@@ -42,6 +42,7 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         Op::QuantizeLinear { axis, .. } => pointwise::quantize(args, *axis),
         Op::DequantizeLinear { axis } => pointwise::dequantize(args, *axis),
         Op::DynamicQuantizeLinear => return quantized::dynamic_quantize(args),
+        Op::QLinearMatMul { activation } => quantized::qlinear_matmul(args, *activation),
         Op::MaxPool(attrs) => conv::pool(args, attrs, true),
         Op::AveragePool(attrs) => conv::pool(args, attrs, false),
         Op::GlobalAveragePool => conv::global_pool(args, false),

@@ -160,6 +160,7 @@ pub fn reads_as_constant(op: &Op, index: usize) -> bool {
         | Op::BatchNormalization { .. } => index >= 1,
         Op::QLinearConv(_) => index != 0 && index != 8,
         Op::MatMulInteger => index == 1 || index == 3,
+        Op::QLinearMatMul { .. } => !matches!(index, 0 | 2),
         Op::ConstantOfShape { .. } | Op::Range => true,
         _ => false,
     }

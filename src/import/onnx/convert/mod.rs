@@ -7,8 +7,8 @@
 
 mod context;
 mod conv;
-mod dynamic_quantize;
 mod elementwise;
+mod integer;
 mod layout;
 mod legacy;
 mod linear;

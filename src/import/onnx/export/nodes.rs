@@ -52,6 +52,11 @@ pub(crate) fn write_node(writer: &mut NodeWriter, node: &Node) -> Result<()> {
                 inputs.push(fill);
             }
         }
+        Op::QLinearMatMul { activation }
+            if *activation != Activation::Identity || node.input(8).is_some() =>
+        {
+            return super::qlinear_matmul::write_expanded(writer, node, *activation);
+        }
         _ => {}
     }
     let attributes = attributes(node, writer.opset)?;
@@ -99,7 +104,7 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
     Ok(match &node.op {
         Op::Unary(_) | Op::Binary(_) | Op::Clip | Op::Where | Op::Compare(_) | Op::Not => vec![],
         Op::MatMul { .. } | Op::MatMulInteger | Op::GlobalAveragePool | Op::GlobalMaxPool => vec![],
-        Op::DynamicQuantizeLinear => vec![],
+        Op::DynamicQuantizeLinear | Op::QLinearMatMul { .. } => vec![],
         Op::Slice
         | Op::Squeeze
         | Op::Unsqueeze

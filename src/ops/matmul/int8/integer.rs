@@ -10,7 +10,7 @@
 //! [`reference_matmul_integer`](super::reference_matmul_integer).
 
 use super::{launch, ActivationRows, Dot4Path, GpuQ8Weights, Output};
-use crate::device::{Binding, Gpu, ShaderProgram};
+use crate::device::{Binding, Gpu, GpuBuffer, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::grid::{grid_for, ELEMENTWISE_WORKGROUP};
 use crate::ops::matmul::tiled::to_u32;
@@ -97,79 +97,115 @@ pub fn matmul_integer(
     path: Dot4Path,
 ) -> Result<GpuTensor> {
     const OP: &str = "MatMulInteger";
-    let flip = match a.dtype() {
-        DType::I8 => false,
-        DType::U8 => true,
-        other => {
-            return Err(Error::InvalidArgument {
-                op: OP,
-                detail: format!("A is {other}; MatMulInteger takes i8 or u8"),
-            })
-        }
-    };
-    let shape = a.shape();
-    let [leading @ .., m, k] = shape else {
-        let detail = format!("A must have rank ≥ 2, got {shape:?}");
-        return Err(Error::ShapeMismatch { op: OP, detail });
-    };
-    let (m, k, batch) = (*m, *k, leading.iter().product::<usize>());
-    let zero_point_count = match a_zero_point {
-        None => 1,
-        Some(zero_point) => {
-            zero_point.expect_dtype(OP, a.dtype())?;
-            match zero_point.len() {
-                1 => 1,
-                len if len == m && zero_point.shape().len() == 1 => m,
-                len => {
-                    let detail = format!("a_zero_point holds {len} values for M = {m}");
-                    return Err(Error::ShapeMismatch { op: OP, detail });
+    let packed = PackedActivations::pack(OP, gpu, a, a_zero_point)?;
+    let c = launch(OP, gpu, &packed.rows(), w, Output::I32, path)?;
+    c.reshape(&packed.output_shape(w.n()))
+}
+
+/// An int8 or uint8 device tensor laid out for the int8 kernel by `shaders/matmul_q8_pack.wgsl`.
+pub(super) struct PackedActivations {
+    shape: Vec<usize>,
+    batch: usize,
+    rows: GpuBuffer,
+    zero_points: GpuBuffer,
+    zero_point_count: usize,
+}
+
+impl PackedActivations {
+    /// Records the pack of `a` (`[…, M, K]`, i8 or u8) and its zero point (none, one, or `M`, of
+    /// `a`'s dtype), after checking them.
+    pub(super) fn pack(
+        op: &'static str,
+        gpu: &Gpu,
+        a: &GpuTensor,
+        a_zero_point: Option<&GpuTensor>,
+    ) -> Result<Self> {
+        let flip = match a.dtype() {
+            DType::I8 => false,
+            DType::U8 => true,
+            other => {
+                let detail = format!("A is {other}; the int8 kernel takes i8 or u8");
+                return Err(Error::InvalidArgument { op, detail });
+            }
+        };
+        let shape = a.shape();
+        let [leading @ .., m, k] = shape else {
+            let detail = format!("A must have rank ≥ 2, got {shape:?}");
+            return Err(Error::ShapeMismatch { op, detail });
+        };
+        let (m, k, batch) = (*m, *k, leading.iter().product::<usize>());
+        let zero_point_count = match a_zero_point {
+            None => 1,
+            Some(zero_point) => {
+                zero_point.expect_dtype(op, a.dtype())?;
+                match zero_point.len() {
+                    1 => 1,
+                    len if len == m && zero_point.shape().len() == 1 => m,
+                    len => {
+                        let detail = format!("a_zero_point holds {len} values for M = {m}");
+                        return Err(Error::ShapeMismatch { op, detail });
+                    }
                 }
             }
+        };
+        let k_words = k.div_ceil(4);
+        let params = PackParams {
+            rows: to_u32("int8 matmul rows", batch * m)?,
+            k: to_u32("int8 matmul K", k)?,
+            k_words: to_u32("int8 matmul K words", k_words)?,
+            zero_points: to_u32("int8 matmul zero points", zero_point_count)?,
+        };
+        let rows = gpu.alloc((batch * m * k_words * 4) as u64)?;
+        let zero_points = gpu.alloc((zero_point_count * 4) as u64)?;
+        let constants = [
+            ("FLIP", f64::from(u8::from(flip))),
+            (
+                "HAS_ZERO_POINT",
+                f64::from(u8::from(a_zero_point.is_some())),
+            ),
+        ];
+        let zero_point_binding =
+            a_zero_point.map_or(Binding::Unused, |zero| Binding::Storage(zero.buffer()));
+        let bindings = [
+            (0, Binding::Storage(a.buffer())),
+            (1, Binding::Storage(&rows)),
+            (2, zero_point_binding),
+            (3, Binding::Storage(&zero_points)),
+            (4, Binding::Uniform(bytemuck::bytes_of(&params))),
+        ];
+        let threads = (batch * m * k_words).max(zero_point_count);
+        let pipeline = gpu.pipeline(&MATMUL_Q8_PACK, &constants)?;
+        gpu.dispatch(
+            &pipeline,
+            &bindings,
+            grid_for(gpu, threads, ELEMENTWISE_WORKGROUP)?,
+        )?;
+        Ok(PackedActivations {
+            shape: shape.to_vec(),
+            batch,
+            rows,
+            zero_points,
+            zero_point_count,
+        })
+    }
+
+    /// The kernel's view of the packed rows.
+    pub(super) fn rows(&self) -> ActivationRows<'_> {
+        let rank = self.shape.len();
+        ActivationRows {
+            batch: self.batch,
+            m: self.shape[rank - 2],
+            k: self.shape[rank - 1],
+            data: &self.rows,
+            zero_points: &self.zero_points,
+            zero_point_per_row: self.zero_point_count > 1,
         }
-    };
-    let k_words = k.div_ceil(4);
-    let params = PackParams {
-        rows: to_u32("MatMulInteger rows", batch * m)?,
-        k: to_u32("MatMulInteger K", k)?,
-        k_words: to_u32("MatMulInteger K words", k_words)?,
-        zero_points: to_u32("MatMulInteger zero points", zero_point_count)?,
-    };
-    let rows = gpu.alloc((batch * m * k_words * 4) as u64)?;
-    let zero_points = gpu.alloc((zero_point_count * 4) as u64)?;
-    let constants = [
-        ("FLIP", f64::from(u8::from(flip))),
-        (
-            "HAS_ZERO_POINT",
-            f64::from(u8::from(a_zero_point.is_some())),
-        ),
-    ];
-    let bindings = [
-        (0, Binding::Storage(a.buffer())),
-        (1, Binding::Storage(&rows)),
-        (
-            2,
-            a_zero_point.map_or(Binding::Unused, |zero| Binding::Storage(zero.buffer())),
-        ),
-        (3, Binding::Storage(&zero_points)),
-        (4, Binding::Uniform(bytemuck::bytes_of(&params))),
-    ];
-    let threads = (batch * m * k_words).max(zero_point_count);
-    let pipeline = gpu.pipeline(&MATMUL_Q8_PACK, &constants)?;
-    gpu.dispatch(
-        &pipeline,
-        &bindings,
-        grid_for(gpu, threads, ELEMENTWISE_WORKGROUP)?,
-    )?;
-    let operand = ActivationRows {
-        batch,
-        m,
-        k,
-        data: &rows,
-        zero_points: &zero_points,
-        zero_point_per_row: zero_point_count > 1,
-    };
-    let c = launch(OP, gpu, &operand, w, Output::I32, path)?;
-    let mut output_shape = shape.to_vec();
-    *output_shape.last_mut().expect("rank ≥ 2") = w.n();
-    c.reshape(&output_shape)
+    }
+
+    /// `a`'s shape with `K` replaced by `n`: the product's shape.
+    pub(super) fn output_shape(&self, n: usize) -> Vec<usize> {
+        let mut shape = self.shape.clone();
+        *shape.last_mut().expect("rank ≥ 2, checked by pack") = n;
+        shape
+    }
 }

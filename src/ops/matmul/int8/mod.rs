@@ -30,9 +30,11 @@
 
 mod integer;
 mod operands;
+mod qlinear;
 mod reference;
 
 pub use integer::{integer_weights, matmul_integer, MATMUL_Q8_PACK};
+pub use qlinear::{qlinear_matmul, reference_qlinear_matmul, requantize, Requantization};
 
 pub use operands::{GpuQ8Activations, GpuQ8Weights};
 pub use reference::{reference_matmul_integer, reference_q8, reference_q8_i32, IntegerProduct};
@@ -49,6 +51,7 @@ const DOT4_I8_UNPACKED_WGSL: &str = include_str!("../../../../shaders/dot4_i8_un
 const MATMUL_Q8_WGSL: &str = include_str!("../../../../shaders/matmul_q8.wgsl");
 const STORE_I32_WGSL: &str = include_str!("../../../../shaders/matmul_q8_store_i32.wgsl");
 const STORE_F32_WGSL: &str = include_str!("../../../../shaders/matmul_q8_store_f32.wgsl");
+const STORE_Q8_WGSL: &str = include_str!("../../../../shaders/matmul_q8_store_q8.wgsl");
 
 /// The longest `K` for which the exact accumulator fits i32: `|a − a_zp|` and `|w − w_zp|` are at
 /// most 255, and `32768 · 255² = 2 130 739 200 < 2³¹`. Beyond it the kernel's wrapping i32
@@ -98,12 +101,28 @@ pub const MATMUL_Q8_F32_UNPACKED: ShaderProgram = ShaderProgram {
     needs_f16: false,
 };
 
+/// Requantized int8 or uint8 output (QLinearMatMul), `dot4I8Packed`.
+pub const MATMUL_Q8_Q8_BUILTIN: ShaderProgram = ShaderProgram {
+    name: "matmul_q8_q8_builtin",
+    parts: &[DOT4_I8_BUILTIN_WGSL, MATMUL_Q8_WGSL, STORE_Q8_WGSL],
+    needs_f16: false,
+};
+
+/// Requantized int8 or uint8 output (QLinearMatMul), int8 unpacked by shifts.
+pub const MATMUL_Q8_Q8_UNPACKED: ShaderProgram = ShaderProgram {
+    name: "matmul_q8_q8_unpacked",
+    parts: &[DOT4_I8_UNPACKED_WGSL, MATMUL_Q8_WGSL, STORE_Q8_WGSL],
+    needs_f16: false,
+};
+
 /// The shader programs of this kernel family.
 pub const PROGRAMS: &[&ShaderProgram] = &[
     &MATMUL_Q8_I32_BUILTIN,
     &MATMUL_Q8_I32_UNPACKED,
     &MATMUL_Q8_F32_BUILTIN,
     &MATMUL_Q8_F32_UNPACKED,
+    &MATMUL_Q8_Q8_BUILTIN,
+    &MATMUL_Q8_Q8_UNPACKED,
     &MATMUL_Q8_PACK,
 ];
 
@@ -163,6 +182,8 @@ enum Output<'a> {
         bias: Option<&'a GpuTensor>,
         activation: Activation,
     },
+    /// Requantized to int8 or uint8 (QLinearMatMul).
+    Q8(qlinear::DeviceRequantization<'a>),
 }
 
 /// The kernel's A operand, wherever it came from: `batch · M` int8 rows of `K`, each padded to
@@ -204,11 +225,12 @@ struct Q8Params {
     last_word_mask: u32,
     a_zero_point_per_row: u32,
     a_scale: f32,
+    y_zero_point: i32,
 }
 
 impl Q8Params {
     /// The kernel's parameters for `dims`, after checking that every index it forms fits u32.
-    fn new(dims: &MatmulDims, a: &ActivationRows, a_scale: f32) -> Result<Self> {
+    fn new(dims: &MatmulDims, a: &ActivationRows, output: &Output) -> Result<Self> {
         let k_words = dims.k.div_ceil(4);
         to_u32("int8 matmul A words", dims.batch * dims.m * k_words)?;
         to_u32("int8 matmul W words", dims.n * k_words)?;
@@ -223,7 +245,15 @@ impl Q8Params {
                 bytes => (1u32 << (8 * bytes)) - 1,
             },
             a_zero_point_per_row: u32::from(a.zero_point_per_row),
-            a_scale,
+            a_scale: match output {
+                Output::F32 { a_scale, .. } => *a_scale,
+                // The other stores do not read the scale.
+                Output::I32 | Output::Q8(_) => 1.0,
+            },
+            y_zero_point: match output {
+                Output::Q8(requant) => requant.y_zero_point,
+                Output::I32 | Output::F32 { .. } => 0,
+            },
         })
     }
 }
@@ -268,6 +298,8 @@ fn program(gpu: &Gpu, path: Dot4Path, output: &Output) -> Result<&'static Shader
         (Output::I32, Dot4Path::Unpacked) => &MATMUL_Q8_I32_UNPACKED,
         (Output::F32 { .. }, Dot4Path::Builtin) => &MATMUL_Q8_F32_BUILTIN,
         (Output::F32 { .. }, Dot4Path::Unpacked) => &MATMUL_Q8_F32_UNPACKED,
+        (Output::Q8(_), Dot4Path::Builtin) => &MATMUL_Q8_Q8_BUILTIN,
+        (Output::Q8(_), Dot4Path::Unpacked) => &MATMUL_Q8_Q8_UNPACKED,
     })
 }
 
@@ -284,15 +316,11 @@ fn launch(
     let dims = MatmulDims::infer(op, &a_shape, &[w.n(), w.k()], true)?;
     check_k_limit(op, dims.k)?;
     let program = program(gpu, path, &output)?;
-    let a_scale = match output {
-        Output::F32 { a_scale, .. } => a_scale,
-        // The i32 store does not read the scale.
-        Output::I32 => 1.0,
-    };
-    let params = Q8Params::new(&dims, a, a_scale)?;
-    let dtype = match output {
+    let params = Q8Params::new(&dims, a, &output)?;
+    let dtype = match &output {
         Output::I32 => DType::I32,
         Output::F32 { .. } => DType::F32,
+        Output::Q8(requant) => requant.output,
     };
     let c = GpuTensor::uninit(gpu, &dims.output_shape(a_shape.len()), dtype)?;
     let mut bindings = vec![
@@ -305,6 +333,12 @@ fn launch(
         (8, Binding::Storage(a.zero_points)),
     ];
     let mut constants: Vec<OverrideConstant> = Vec::new();
+    if let Output::Q8(requant) = &output {
+        gpu.clear(c.buffer());
+        constants.extend(requant.override_constants());
+        bindings.push((2, requant.bias_binding()));
+        bindings.push((7, Binding::Storage(requant.multipliers)));
+    }
     if let Output::F32 {
         bias, activation, ..
     } = output
