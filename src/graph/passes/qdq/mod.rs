@@ -6,10 +6,14 @@
 //! [`lower_qdq`] runs before constant folding (which would turn a weight's DequantizeLinear into a
 //! float initializer) and logs at `info` which nodes it lowered and, for each Conv it left in
 //! float, why. Patterns lowered today: `DQ(x), DQ(w), [DQ(b)] → Conv → [Relu] → Q` ⇒
-//! `QLinearConv` ([`conv`]) and `DQ(x) → MaxPool → Q` with the same quantization ⇒ MaxPool on
-//! the integers ([`pool`]).
+//! `QLinearConv` ([`conv`]), `DQ(x) → MaxPool → Q` with the same quantization ⇒ MaxPool on
+//! the integers ([`pool`]), and `DQ(x), DQ(w), [DQ(b)] → MatMul | Gemm → [Relu] → Q` ⇒
+//! `QLinearMatMul` ([`matmul`]).
 
 mod conv;
+mod matmul;
+#[cfg(test)]
+mod matmul_tests;
 mod placement;
 mod pool;
 #[cfg(test)]
@@ -50,6 +54,10 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
             Op::Conv(_) => conv::plan(graph, index)?.map(|lowering| {
                 conv::apply(graph, index, lowering);
                 "an integer QLinearConv"
+            }),
+            Op::MatMul { .. } | Op::Gemm { .. } => matmul::plan(graph, index)?.map(|lowering| {
+                matmul::apply(graph, index, lowering);
+                "an integer QLinearMatMul"
             }),
             Op::MaxPool(_) => pool::plan(graph, index).map(|lowering| {
                 pool::apply(graph, index, lowering);

@@ -56,10 +56,12 @@ pub fn node_arithmetic(graph: &Graph, lowering: &QdqLowering) -> Vec<NodeArithme
                 Arithmetic::Float(reason.clone())
             } else {
                 match node.op {
-                    Op::QLinearConv(_) | Op::MatMulInteger => Arithmetic::Integer,
-                    Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => {
-                        Arithmetic::Conversion
+                    Op::QLinearConv(_) | Op::MatMulInteger | Op::QLinearMatMul { .. } => {
+                        Arithmetic::Integer
                     }
+                    Op::QuantizeLinear { .. }
+                    | Op::DequantizeLinear { .. }
+                    | Op::DynamicQuantizeLinear => Arithmetic::Conversion,
                     _ => Arithmetic::Float(format!(
                         "the QDQ lowering has no integer form of {}",
                         node.op.name()
