@@ -155,8 +155,8 @@ pub enum Op {
     /// `(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point, bias?) -> y`
     /// (int8 or uint8 from `y_zero_point`). ONNX's QLinearMatMul has no `bias` and no activation:
     /// both come only from the QDQ lowering of a Gemm (an i32 bias per column of scale
-    /// `a_scale · b_scale[n]`, and a Relu before the output's quantization), and export writes
-    /// such a node back as DequantizeLinear → Gemm → [Relu] → QuantizeLinear.
+    /// `a_scale · b_scale[n]`, and a Relu before the output's quantization). Export writes it as
+    /// DequantizeLinear → MatMul → [Add] → [Relu] → QuantizeLinear.
     QLinearMatMul {
         /// `Identity` as imported, or `Relu` from the lowering.
         activation: Activation,

@@ -12,3 +12,4 @@ mod bench;
 mod chains;
 mod common;
 mod onnxruntime_models;
+mod qlinear_matmul_export;

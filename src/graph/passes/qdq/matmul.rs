@@ -14,7 +14,7 @@
 //! Representation of a Gemm: ONNX's QLinearMatMul has neither a bias nor `transB`, so the lowering
 //! transposes a `transB` weight once into a new `[K, N]` initializer (its per-row scales become
 //! per-column ones: the same vectors) and passes the int32 bias as a ninth input, kiln's
-//! extension; export writes such a node back as DQ → MatMul → Add → [Relu] → Q
+//! extension; export writes the node back as DQ → MatMul → [Add] → [Relu] → Q
 //! (`src/import/onnx/export/qlinear_matmul.rs`), so the exported model stays standard ONNX.
 
 use super::conv::{activation_quantization, bias_input, consumers};
@@ -129,7 +129,7 @@ fn plan_product(graph: &Graph, node: &Node, layout: WeightLayout) -> Refusal {
     };
     let w_zero_point = match w_dq.input(2) {
         Some(name) => name.to_string(),
-        None => synthesize("w_zero_point", zero_of(weight.dtype()))?,
+        None => synthesize("w_zero_point", zeros(weight.dtype(), w_quant.scales.len()))?,
     };
     let input = |node: &Node, index: usize| node.input(index).map(str::to_string);
     let inputs = vec![
@@ -191,14 +191,16 @@ fn transposed(weight: &HostTensor) -> Result<HostTensor> {
     HostTensor::new(&[cols, rows], data)
 }
 
-/// A scalar zero of `dtype` (int8 or uint8).
-fn zero_of(dtype: DType) -> Result<HostTensor> {
+/// Zero points of `dtype` (int8 or uint8) shaped like `count` scales: a scalar for one, `[count]`
+/// otherwise (ONNX requires a per-axis zero point to have its scale's shape).
+fn zeros(dtype: DType, count: usize) -> Result<HostTensor> {
     let data = if dtype == DType::U8 {
-        TensorData::U8(vec![0])
+        TensorData::U8(vec![0; count])
     } else {
-        TensorData::I8(vec![0])
+        TensorData::I8(vec![0; count])
     };
-    HostTensor::new(&[], data)
+    let shape = if count == 1 { vec![] } else { vec![count] };
+    HostTensor::new(&shape, data)
 }
 
 /// Replaces the MatMul or Gemm at `index` by its QLinearMatMul and removes the Relu and Q it

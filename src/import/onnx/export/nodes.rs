@@ -52,9 +52,7 @@ pub(crate) fn write_node(writer: &mut NodeWriter, node: &Node) -> Result<()> {
                 inputs.push(fill);
             }
         }
-        Op::QLinearMatMul { activation }
-            if *activation != Activation::Identity || node.input(8).is_some() =>
-        {
+        Op::QLinearMatMul { activation } => {
             return super::qlinear_matmul::write_expanded(writer, node, *activation);
         }
         _ => {}

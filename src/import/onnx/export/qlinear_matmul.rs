@@ -1,5 +1,5 @@
-//! A QLinearMatMul that carries kiln's extensions (an i32 bias, a fused Relu: what the QDQ
-//! lowering of a Gemm makes) written back as the standard ONNX it came from:
+//! QLinearMatMul written back as the standard QDQ form it computes, the form onnxruntime's
+//! `quantize_static` writes and every runtime runs:
 //!
 //! ```text
 //! DequantizeLinear(a) ─┐
@@ -8,15 +8,17 @@
 //! ```
 //!
 //! `b`'s scales and zero points are per column, so its DequantizeLinear takes `axis = 1`, and the
-//! bias's scale is the product `a_scale · b_scale`, written as a Mul node. A plain QLinearMatMul is
-//! ONNX's own op and is written as itself.
+//! bias's scale is the product `a_scale · b_scale`, written as a Mul node. Why not ONNX's own
+//! QLinearMatMul where the node has no bias or Relu: onnxruntime (1.32) implements it only for
+//! some type combinations (not uint8 `a` with an int8 output, for one), while this form runs
+//! everywhere and rounds as the lowering's float path does (within one output step).
 
 use super::writer::{int_attribute, NodeWriter};
 use crate::error::{Error, Result};
 use crate::graph::Node;
 use crate::ops::Activation;
 
-/// Writes QLinearMatMul `node` with a bias and/or a fused Relu as DQ → MatMul → Add → Relu → Q.
+/// Writes QLinearMatMul `node` as DQ → MatMul → [Add] → [Relu] → Q.
 pub(super) fn write_expanded(
     writer: &mut NodeWriter,
     node: &Node,
