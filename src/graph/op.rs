@@ -156,7 +156,7 @@ pub enum Op {
     /// (int8 or uint8 from `y_zero_point`). ONNX's QLinearMatMul has no `bias` and no activation:
     /// both come only from the QDQ lowering of a Gemm (an i32 bias per column of scale
     /// `a_scale · b_scale[n]`, and a Relu before the output's quantization). Export writes it as
-    /// DequantizeLinear → MatMul → [Add] → [Relu] → QuantizeLinear.
+    /// `DequantizeLinear → MatMul → [Add] → [Relu] → QuantizeLinear`.
     QLinearMatMul {
         /// `Identity` as imported, or `Relu` from the lowering.
         activation: Activation,

@@ -40,16 +40,7 @@ pub(crate) fn qlinear_matmul(activation: Activation, inputs: Inputs) -> Result<V
     } else {
         1
     };
-    let b_scales = match &float_values(input(4)?, "b_scale")?[..] {
-        [one] => vec![*one; n],
-        per_column if per_column.len() == n && input(4)?.shape().len() == 1 => per_column.to_vec(),
-        _ => {
-            return Err(invalid(format!(
-                "b_scale must be a scalar or hold one value per column (N = {n}), got shape {:?}",
-                input(4)?.shape()
-            )))
-        }
-    };
+    let b_scales = per_column_scales(input(4)?, n)?;
     float_values(input(1)?, "a_scale")?;
     float_values(input(6)?, "y_scale")?;
     let mut requant = Requantization::new(
@@ -60,22 +51,9 @@ pub(crate) fn qlinear_matmul(activation: Activation, inputs: Inputs) -> Result<V
         y_zero.dtype(),
     )?;
     requant.relu = relu;
-    requant.bias = match optional(inputs, 8) {
-        Some(bias) if bias.dtype() == DType::I32 && bias.shape() == [n] => Some(
-            bias.to_i64_vec("bias")?
-                .into_iter()
-                .map(|v| v as i32)
-                .collect(),
-        ),
-        Some(bias) => {
-            return Err(shape_error(format!(
-                "bias must be i32 [{n}], got {} {:?}",
-                bias.dtype(),
-                bias.shape()
-            )))
-        }
-        None => None,
-    };
+    requant.bias = optional(inputs, 8)
+        .map(|bias| column_bias(bias, n))
+        .transpose()?;
     let values: Vec<i32> = accumulators
         .to_i64_vec("")?
         .into_iter()
@@ -88,6 +66,34 @@ pub(crate) fn qlinear_matmul(activation: Activation, inputs: Inputs) -> Result<V
         accumulators.shape(),
         output,
     )?])
+}
+
+/// `b_scale`: a scalar, or one value per column of `b` (`n` of them).
+fn per_column_scales(scale: &HostTensor, n: usize) -> Result<Vec<f32>> {
+    match &float_values(scale, "b_scale")?[..] {
+        [one] => Ok(vec![*one; n]),
+        per_column if per_column.len() == n && scale.shape().len() == 1 => Ok(per_column.to_vec()),
+        _ => Err(invalid(format!(
+            "b_scale must be a scalar or hold one value per column (N = {n}), got shape {:?}",
+            scale.shape()
+        ))),
+    }
+}
+
+/// The optional ninth input: one i32 per column.
+fn column_bias(bias: &HostTensor, n: usize) -> Result<Vec<i32>> {
+    if bias.dtype() != DType::I32 || bias.shape() != [n] {
+        return Err(shape_error(format!(
+            "bias must be i32 [{n}], got {} {:?}",
+            bias.dtype(),
+            bias.shape()
+        )));
+    }
+    Ok(bias
+        .to_i64_vec("bias")?
+        .into_iter()
+        .map(|v| v as i32)
+        .collect())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! Representation of a Gemm: ONNX's QLinearMatMul has neither a bias nor `transB`, so the lowering
 //! transposes a `transB` weight once into a new `[K, N]` initializer (its per-row scales become
 //! per-column ones: the same vectors) and passes the int32 bias as a ninth input, kiln's
-//! extension; export writes the node back as DQ → MatMul → [Add] → [Relu] → Q
+//! extension; export writes the node back as `DQ → MatMul → [Add] → [Relu] → Q`
 //! (`src/import/onnx/export/qlinear_matmul.rs`), so the exported model stays standard ONNX.
 
 use super::conv::{activation_quantization, bias_input, consumers};
@@ -104,18 +104,7 @@ fn plan_product(graph: &Graph, node: &Node, layout: WeightLayout) -> Refusal {
         None => None,
         Some(b) => Some(bias_input(graph, b, &x_quant, &w_quant, n)?),
     };
-    let (relu, q_index, replaced) = consumers(graph, &node.outputs[0])?;
-    let q = &graph.nodes[q_index];
-    activation_quantization(graph, q, "output")?;
-    if matches!(
-        q.op,
-        Op::QuantizeLinear {
-            saturate: false,
-            ..
-        }
-    ) {
-        return Err("its QuantizeLinear does not saturate".into());
-    }
+    let (relu, q, replaced) = output_quantize(graph, node)?;
     let mut synthesized = Vec::new();
     let mut synthesize = |base: &str, tensor: Result<HostTensor>| {
         let name = unique_name(graph, &format!("{}::{base}", node.name));
@@ -150,6 +139,27 @@ fn plan_product(graph: &Graph, node: &Node, layout: WeightLayout) -> Refusal {
         output: q.outputs[0].clone(),
         replaced,
     })
+}
+
+/// The QuantizeLinear the product's output reaches through an optional Relu: (relu, the Q, the
+/// indices of the nodes the QLinearMatMul replaces after the product), or why there is none.
+fn output_quantize<'g>(
+    graph: &'g Graph,
+    node: &Node,
+) -> std::result::Result<(bool, &'g Node, Vec<usize>), String> {
+    let (relu, q_index, replaced) = consumers(graph, &node.outputs[0])?;
+    let q = &graph.nodes[q_index];
+    activation_quantization(graph, q, "output")?;
+    if matches!(
+        q.op,
+        Op::QuantizeLinear {
+            saturate: false,
+            ..
+        }
+    ) {
+        return Err("its QuantizeLinear does not saturate".into());
+    }
+    Ok((relu, q, replaced))
 }
 
 /// One scale and zero point, or one of each per output column (the weight's `N` axis).

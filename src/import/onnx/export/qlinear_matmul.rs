@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::graph::Node;
 use crate::ops::Activation;
 
-/// Writes QLinearMatMul `node` as DQ → MatMul → [Add] → [Relu] → Q.
+/// Writes QLinearMatMul `node` as `DQ → MatMul → [Add] → [Relu] → Q`.
 pub(super) fn write_expanded(
     writer: &mut NodeWriter,
     node: &Node,

@@ -102,6 +102,27 @@ pub fn matmul_integer(
     c.reshape(&packed.output_shape(w.n()))
 }
 
+/// How many zero points `a_zero_point` holds: none or one (1), or one per row of `m` (`m`).
+fn zero_point_count(
+    op: &'static str,
+    a: &GpuTensor,
+    a_zero_point: Option<&GpuTensor>,
+    m: usize,
+) -> Result<usize> {
+    let Some(zero_point) = a_zero_point else {
+        return Ok(1);
+    };
+    zero_point.expect_dtype(op, a.dtype())?;
+    match zero_point.len() {
+        1 => Ok(1),
+        len if len == m && zero_point.shape().len() == 1 => Ok(m),
+        len => {
+            let detail = format!("a_zero_point holds {len} values for M = {m}");
+            Err(Error::ShapeMismatch { op, detail })
+        }
+    }
+}
+
 /// An int8 or uint8 device tensor laid out for the int8 kernel by `shaders/matmul_q8_pack.wgsl`.
 pub(super) struct PackedActivations {
     shape: Vec<usize>,
@@ -134,20 +155,7 @@ impl PackedActivations {
             return Err(Error::ShapeMismatch { op, detail });
         };
         let (m, k, batch) = (*m, *k, leading.iter().product::<usize>());
-        let zero_point_count = match a_zero_point {
-            None => 1,
-            Some(zero_point) => {
-                zero_point.expect_dtype(op, a.dtype())?;
-                match zero_point.len() {
-                    1 => 1,
-                    len if len == m && zero_point.shape().len() == 1 => m,
-                    len => {
-                        let detail = format!("a_zero_point holds {len} values for M = {m}");
-                        return Err(Error::ShapeMismatch { op, detail });
-                    }
-                }
-            }
-        };
+        let zero_point_count = zero_point_count(op, a, a_zero_point, m)?;
         let k_words = k.div_ceil(4);
         let params = PackParams {
             rows: to_u32("int8 matmul rows", batch * m)?,
