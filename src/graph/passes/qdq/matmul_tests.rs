@@ -210,3 +210,20 @@ fn what_cannot_be_lowered_stays_float_with_a_reason() {
     });
     assert!(no_q.contains("QuantizeLinear"), "{no_q}");
 }
+
+#[test]
+fn the_new_integer_ops_survive_the_kiln_headers_json() {
+    // `.kiln` stores ops as serde JSON: the lowered ops and DynamicQuantizeLinear round-trip.
+    for op in [
+        Op::QLinearMatMul {
+            activation: Activation::Relu,
+        },
+        Op::QLinearMatMul {
+            activation: Activation::Identity,
+        },
+        Op::DynamicQuantizeLinear,
+    ] {
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op, "{json}");
+    }
+}
