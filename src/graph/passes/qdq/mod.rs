@@ -13,7 +13,7 @@ mod conv;
 mod placement;
 mod pool;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use placement::{arithmetic_table, node_arithmetic, Arithmetic, NodeArithmetic};
 
