@@ -20,8 +20,8 @@ pub use fold::{fold_constants, MAX_FOLDED_BYTES};
 pub use fuse::fuse_activations;
 pub use identity::remove_identities;
 pub use qdq::{
-    arithmetic_table, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic, NodeArithmetic,
-    QdqLowering,
+    arithmetic_table, border_conversions, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic,
+    NodeArithmetic, QdqLowering,
 };
 
 use crate::error::Result;

@@ -8,14 +8,20 @@
 //! float, why. Patterns lowered today: `DQ(x), DQ(w), [DQ(b)] → Conv → [Relu] → Q` ⇒
 //! `QLinearConv` ([`conv`]); `DQ(x) → op → Q` with the same quantization, for every op that only
 //! moves or selects values (MaxPool, Reshape, Transpose, Slice, nearest Resize, Pad, ...) ⇒ the op
-//! on the integers ([`passthrough`]).
+//! on the integers ([`passthrough`]); `DQ → AveragePool / GlobalAveragePool → Q` ⇒
+//! `QLinearAveragePool / QLinearGlobalAveragePool` ([`average`]).
 
+mod average;
+mod border;
 mod conv;
 mod passthrough;
+#[cfg(test)]
+mod passthrough_tests;
 mod placement;
 #[cfg(test)]
 mod tests;
 
+pub use border::border_conversions;
 pub use placement::{arithmetic_table, node_arithmetic, Arithmetic, NodeArithmetic};
 
 use crate::error::Result;
@@ -53,6 +59,12 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
                 conv::apply(graph, index, lowering);
                 "an integer QLinearConv"
             }),
+            Op::AveragePool(_) | Op::GlobalAveragePool => {
+                average::plan(graph, index).map(|lowering| {
+                    average::apply(graph, index, lowering);
+                    "an integer QLinearAveragePool"
+                })
+            }
             ref op if passthrough::moves_values(op) => {
                 passthrough::plan(graph, index).map(|lowering| {
                     passthrough::apply(graph, index, lowering);

@@ -136,7 +136,10 @@ fn check_op(node: &Node) -> std::result::Result<(), String> {
 }
 
 /// The per-tensor int8/uint8 quantization of a Q or DQ with an explicit zero point.
-fn per_tensor_8bit(graph: &Graph, node: &Node) -> std::result::Result<Quantization, String> {
+pub(super) fn per_tensor_8bit(
+    graph: &Graph,
+    node: &Node,
+) -> std::result::Result<Quantization, String> {
     let quantization = quantization_of(graph, node, None)?;
     let per_tensor = quantization.scales.len() == 1 && quantization.zero_points.len() == 1;
     let eight_bit = matches!(quantization.dtype, DType::I8 | DType::U8);
