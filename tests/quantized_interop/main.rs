@@ -11,4 +11,5 @@
 mod bench;
 mod chains;
 mod common;
+mod moves_and_pools;
 mod onnxruntime_models;
