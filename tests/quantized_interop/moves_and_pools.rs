@@ -300,6 +300,8 @@ fn a_chain_of_moves_and_pools_exports_for_onnxruntime() {
     use kiln::check::SeededRng;
     use kiln::tensor::{HostTensor, TensorData};
     let out = export_dir();
+    let gpu = kiln::device::Gpu::from_env().expect("a GPU adapter (lavapipe in CI)");
+    let gpu = &gpu;
     for (label, zero) in [
         ("u8", TensorData::U8(vec![131])),
         ("s8", TensorData::I8(vec![-5])),
@@ -316,6 +318,11 @@ fn a_chain_of_moves_and_pools_exports_for_onnxruntime() {
         let x = HostTensor::from_f32(&[1, 4, 7, 9], rng.uniform_vec(252, -1.2, 1.2)).unwrap();
         let inputs = [("x".to_string(), x.clone())];
         let (kiln_outputs, _) = run_lowered(&graph, &inputs, Backend::Cpu);
+        let (on_gpu, _) = run_lowered(&graph, &inputs, Backend::Gpu(gpu));
+        assert_eq!(
+            on_gpu, kiln_outputs,
+            "{label}: the GPU's integers are the CPU's"
+        );
         let float_path = crate::common::run_unlowered(&graph, &inputs);
         for (got, want) in kiln_outputs.iter().zip(&float_path) {
             // One step: the average pool's bound; the moves add nothing.

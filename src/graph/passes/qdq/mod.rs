@@ -12,6 +12,8 @@
 //! `QLinearAveragePool / QLinearGlobalAveragePool` ([`average`]).
 
 mod average;
+#[cfg(test)]
+mod average_tests;
 mod border;
 mod conv;
 mod passthrough;

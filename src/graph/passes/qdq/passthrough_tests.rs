@@ -1,7 +1,6 @@
-//! The value-moving and average-pool lowerings: each op between a DQ and a Q runs on the integers
-//! (0 steps from the unlowered float path for the moves, at most 1 for the averages), the
-//! refusals say why, a DQ read by float nodes too stays for them, and after the passes a mixed
-//! graph dequantizes each value once ([`border_conversions`]).
+//! The value-moving lowering: each op between a DQ and a Q of one quantization runs on the
+//! integers (0 steps from the unlowered float path), the refusals say why, and a DQ read by float
+//! nodes too stays for them. The graphs built here serve `average_tests.rs` too.
 
 use super::*;
 use crate::graph::passes::eliminate_dead_nodes;
@@ -15,17 +14,17 @@ use crate::tensor::TensorData;
 
 /// The input scale: inputs in [-1, 1) span ±200 steps, so uint8 with zero point 128 and int8
 /// with −3 saturate at both ends.
-const SCALE: f32 = 0.005;
+pub(super) const SCALE: f32 = 0.005;
 
-fn tensor(shape: &[usize], data: TensorData) -> HostTensor {
+pub(super) fn tensor(shape: &[usize], data: TensorData) -> HostTensor {
     HostTensor::new(shape, data).unwrap()
 }
 
-fn i64s(values: &[i64]) -> HostTensor {
+pub(super) fn i64s(values: &[i64]) -> HostTensor {
     HostTensor::from_i64(&[values.len()], values.to_vec()).unwrap()
 }
 
-fn pool_attrs(kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4]) -> PoolAttrs {
+pub(super) fn pool_attrs(kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4]) -> PoolAttrs {
     PoolAttrs {
         kernel_shape: kernel.to_vec(),
         strides: strides.to_vec(),
@@ -39,7 +38,7 @@ fn pool_attrs(kernel: [usize; 2], strides: [usize; 2], pads: [usize; 4]) -> Pool
 
 /// `x [1, 3, 5, 6] → Q(s, z) → DQ → op(x_f, extra inputs…) → Q(s_out, z) per output`, outputs
 /// quantized; `zero` is the zero point (its dtype is the quantized type).
-fn between_qdq(
+pub(super) fn between_qdq(
     op: Op,
     extra: &[(&str, HostTensor)],
     outputs: usize,
@@ -94,7 +93,10 @@ fn between_qdq(
 }
 
 /// Every value-moving op, with its extra inputs and output count.
-fn moving_ops() -> Vec<(Op, Vec<(&'static str, HostTensor)>, usize)> {
+/// An op, its extra inputs (initializers) and its output count.
+type MovingOp = (Op, Vec<(&'static str, HostTensor)>, usize);
+
+fn moving_ops() -> Vec<MovingOp> {
     let nearest = |coordinates| {
         Op::Resize(ResizeAttrs {
             mode: ResizeMode::Nearest(NearestMode::RoundPreferCeil),
@@ -194,7 +196,7 @@ fn moving_ops() -> Vec<(Op, Vec<(&'static str, HostTensor)>, usize)> {
     ]
 }
 
-fn zero_points() -> [HostTensor; 2] {
+pub(super) fn zero_points() -> [HostTensor; 2] {
     [
         tensor(&[], TensorData::U8(vec![128])),
         tensor(&[], TensorData::I8(vec![-3])),
@@ -221,7 +223,7 @@ fn every_value_moving_op_between_equal_quantizations_runs_on_the_integers_exactl
 }
 
 /// The reason the lowering gives for leaving "op" of `graph` in float.
-fn refusal(mut graph: Graph) -> String {
+pub(super) fn refusal(mut graph: Graph) -> String {
     let report = lower_qdq_report(&mut graph).unwrap();
     assert!(report.lowered.is_empty(), "{report:?}");
     let (name, reason) = report.kept_float.first().cloned().expect("a refusal");
@@ -308,153 +310,4 @@ fn a_dequantized_value_read_by_float_nodes_too_keeps_its_dequantize() {
     assert_eq!(lowered.nodes[3].input(0), Some("x_f"));
     assert!(border_conversions(&lowered).is_empty());
     assert_same_outputs(&graph, &lowered, &random_inputs(&graph, 9), 0.0);
-}
-
-#[test]
-fn average_pools_run_as_quantized_averages_within_one_step() {
-    let mut padded = pool_attrs([3, 2], [2, 1], [1, 0, 1, 1]);
-    let ceil_included = PoolAttrs {
-        ceil_mode: true,
-        count_include_pad: true,
-        ..padded.clone()
-    };
-    padded.strides = vec![1, 2];
-    for zero in zero_points() {
-        for op in [
-            Op::AveragePool(padded.clone()),
-            Op::AveragePool(ceil_included.clone()),
-            Op::GlobalAveragePool,
-        ] {
-            // Another output scale: the average requantizes.
-            let graph = between_qdq(op.clone(), &[], 1, &zero, 0.75 * SCALE);
-            let mut lowered = graph.clone();
-            let report = lower_qdq_report(&mut lowered).unwrap();
-            assert_eq!(report.lowered, ["op"], "{op:?}");
-            eliminate_dead_nodes(&mut lowered).unwrap();
-            let quantized = match op {
-                Op::GlobalAveragePool => "QLinearGlobalAveragePool",
-                _ => "QLinearAveragePool",
-            };
-            let ops: Vec<&str> = lowered.nodes.iter().map(|n| n.op.name()).collect();
-            assert_eq!(ops, ["QuantizeLinear", quantized]);
-            let inputs: Vec<&str> = lowered.nodes[1]
-                .inputs
-                .iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(inputs, ["x_q", "s", "z", "s_out", "z"]);
-            // The bound derived in ops::pooling::qlinear: one output step, 1.0 in integers.
-            assert_same_outputs(&graph, &lowered, &random_inputs(&graph, 3), 1.0);
-        }
-    }
-    let [unsigned, signed] = zero_points();
-    let mut retyped = between_qdq(Op::GlobalAveragePool, &[], 1, &unsigned, SCALE);
-    retyped.initializers.insert("z_out".into(), signed);
-    retyped.nodes[3].inputs[2] = Some("z_out".into());
-    let reason = refusal(retyped);
-    assert!(
-        reason.contains("requantizes u8 to i8") || reason.contains("keeps the type"),
-        "{reason}"
-    );
-}
-
-/// `x → Q → DQ → Reshape → Q → DQ → MaxPool → Q → DQ → {Softmax, Sigmoid}`: after the passes
-/// the moves run on the integers and the float nodes read one DQ of the pool's output.
-#[test]
-fn after_the_passes_a_mixed_graph_dequantizes_each_value_once() {
-    let quantize = || Op::QuantizeLinear {
-        axis: 1,
-        saturate: true,
-    };
-    let dequantize = || Op::DequantizeLinear { axis: 1 };
-    let softmax = Op::Softmax {
-        axis: -1,
-        coerce_2d: false,
-    };
-    let mut graph = Graph {
-        inputs: vec![f32_input("x", &[1, 3, 5, 6])],
-        outputs: vec![output("soft"), output("sig")],
-        nodes: vec![
-            node("q0", quantize(), &["x", "s", "z"], &["x_q"]),
-            node("dq0", dequantize(), &["x_q", "s", "z"], &["x_f"]),
-            node(
-                "reshape",
-                Op::Reshape { allowzero: false },
-                &["x_f", "shape"],
-                &["r"],
-            ),
-            node("q1", quantize(), &["r", "s", "z"], &["r_q"]),
-            node("dq1", dequantize(), &["r_q", "s", "z"], &["r_f"]),
-            node(
-                "pool",
-                Op::MaxPool(pool_attrs([2, 2], [1, 1], [0; 4])),
-                &["r_f"],
-                &["p"],
-            ),
-            node("q2", quantize(), &["p", "s", "z"], &["p_q"]),
-            node("dq2", dequantize(), &["p_q", "s", "z"], &["p_f"]),
-            node("softmax", softmax, &["p_f"], &["soft"]),
-            node(
-                "sigmoid",
-                activation(PointwiseActivation::Sigmoid),
-                &["p_f"],
-                &["sig"],
-            ),
-        ],
-        ..Graph::default()
-    };
-    let [zero, _] = zero_points();
-    graph
-        .initializers
-        .insert("s".into(), tensor(&[], TensorData::F32(vec![SCALE])));
-    graph.initializers.insert("z".into(), zero);
-    graph
-        .initializers
-        .insert("shape".into(), i64s(&[1, 3, 6, 5]));
-    let original = graph.clone();
-    let options = crate::graph::passes::PassOptions::default();
-    let (_, lowering) = crate::graph::passes::optimize_with(&mut graph, &[], &options).unwrap();
-    assert_eq!(lowering.lowered, ["reshape", "pool"]);
-    assert!(
-        border_conversions(&graph).is_empty(),
-        "{:?}",
-        border_conversions(&graph)
-    );
-    let kinds: Vec<(&str, Arithmetic)> = node_arithmetic(&graph, &lowering)
-        .into_iter()
-        .map(|n| (n.op, n.arithmetic))
-        .collect();
-    let float =
-        |op: &str| Arithmetic::Float(format!("the QDQ lowering has no integer form of {op}"));
-    assert_eq!(
-        kinds,
-        [
-            ("QuantizeLinear", Arithmetic::Conversion),
-            ("Reshape", Arithmetic::Integer),
-            ("MaxPool", Arithmetic::Integer),
-            ("DequantizeLinear", Arithmetic::Conversion),
-            ("Softmax", float("Softmax")),
-            ("Sigmoid", float("Sigmoid")),
-        ]
-    );
-    assert_same_outputs(&original, &graph, &random_inputs(&original, 1), 0.0);
-    // The check can fail: a DQ → Q round trip and a repeated DQ are both reported.
-    let mut broken = graph.clone();
-    broken.nodes.push(node(
-        "dq_again",
-        dequantize(),
-        &["p_q", "s", "z"],
-        &["p_f2"],
-    ));
-    broken
-        .nodes
-        .push(node("q_again", quantize(), &["p_f2", "s", "z"], &["p_q2"]));
-    broken.outputs.push(output("p_q2"));
-    let found = border_conversions(&broken);
-    assert_eq!(found.len(), 2, "{found:?}");
-    assert!(
-        found[0].contains("repeats") && found[1].contains("same quantization"),
-        "{found:?}"
-    );
 }
