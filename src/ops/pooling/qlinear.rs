@@ -15,12 +15,19 @@
 //! while `255 · taps < 2²⁴`, i.e. up to [`MAX_QLINEAR_POOL_TAPS`] = 65 793 taps (a 256 × 256
 //! global pool); i32 itself would overflow only past 8 421 504 taps. Larger windows are an error.
 //!
-//! Against the float path `DQ → AveragePool → Q`: both approximate `v = s_x · sum / (s_y · count)`
-//! and round it to an integer. Here `m[count]` carries one f32 rounding and the product another, so
-//! the value rounded is within `2⁻²³·|v|` of `v`; the float path rounds each dequantized value, the
-//! sum (f32 on the GPU) and the division, so within `(taps + 3)·2⁻²⁴·|v|`. Both errors are far
-//! below ½, so the two roundings land on the same integer or, when `v` lies that close to a `.5`
-//! boundary, on neighbouring ones: at most 1 step apart, and saturation keeps that.
+//! Against the float path `DQ → AveragePool → Q`: both approximate `v = s_x·Σ(q − z_x) /
+//! (s_y·count)` in output steps and round it to an integer (then add `y_zp` and saturate, which
+//! keeps a difference of one). Here `m[count]` and the product round once each, so the value
+//! rounded is within `E_int = 2·2⁻²⁴·|v|` of `v` (`|v| ≤ 383` where it does not saturate). The float
+//! path rounds each dequantized value, the sum and the division; with `|x| ≤ 255·s_x` its error in
+//! output steps is at most `E_float = (k + 3)·2⁻²⁴·255·s_x/s_y`, where `k` is the number of f32
+//! roundings of the sum: `k = 1` for kiln's CPU reference (it sums in f64), `k = taps` for an f32
+//! accumulator (kiln's GPU, onnxruntime). While `E_int + E_float < ½` the two roundings land on
+//! the same integer or, when `v` lies that close to a `.5` boundary, on neighbouring ones: at most
+//! 1 step apart. With f32 sums that holds for `s_x = s_y` up to 32 000 taps, and for a 7 × 7
+//! window while `s_x/s_y < 600`; with kiln's f64 reference sum, for `s_x/s_y < 8 000` at any
+//! window. Beyond that one input step is hundreds of output steps and the float path's own
+//! rounding errs by more than a step (the lowered result is then the more accurate one).
 
 use crate::error::{Error, Result};
 use crate::ops::pooling::reference::taps;

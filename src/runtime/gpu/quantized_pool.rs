@@ -53,7 +53,14 @@ fn quantization(args: &Args<'_>, dtype: DType) -> Result<QLinearPoolQuant> {
     Ok(quant)
 }
 
-/// `error` with the node's location in front.
+/// A launcher's complaint about the node's values (a scale, zero point, dtype or window) placed at
+/// the node; device errors pass through as they are.
 fn at_node(args: &Args<'_>, error: Error) -> Error {
-    args.invalid(error.to_string())
+    match error {
+        Error::InvalidArgument { .. }
+        | Error::LimitExceeded { .. }
+        | Error::DTypeMismatch { .. }
+        | Error::ShapeMismatch { .. } => args.invalid(error.to_string()),
+        other => other,
+    }
 }

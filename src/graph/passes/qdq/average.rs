@@ -4,9 +4,9 @@
 //! sides (the scales and zero points may differ; the dtype may not, as in onnxruntime's op).
 //!
 //! Not bit-exact but within one output step of the float path: both round an approximation of
-//! `s_x·Σ(q − z_x) / (s_y·count)` to the nearest integer, with errors far below ½ (derived in
-//! [`crate::ops::pooling::qlinear`]), so they differ only when that value lies within those errors
-//! of a `.5` boundary, and then by one.
+//! `s_x·Σ(q − z_x) / (s_y·count)` to the nearest integer, with errors below ½ for the windows
+//! and scale ratios models use (the condition is derived in [`crate::ops::pooling::qlinear`]), so
+//! they differ only when that value lies within those errors of a `.5` boundary, and then by one.
 //!
 //! Refused, with the reason: a pool over other than 2 spatial axes (AveragePool; the global pool
 //! takes any rank), a window beyond [`MAX_QLINEAR_POOL_TAPS`], attribute lists not filled in,
