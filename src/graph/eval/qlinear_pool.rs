@@ -127,3 +127,86 @@ fn quantized_tensor(dtype: DType, shape: &[usize], values: Vec<i32>) -> Result<H
     };
     HostTensor::new(shape, data)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::graph::eval::eval_node;
+    use crate::graph::{AutoPad, Node, Op, PoolAttrs};
+    use crate::tensor::{HostTensor, TensorData};
+
+    fn node(op: Op) -> Node {
+        Node {
+            name: "pool7".into(),
+            op,
+            inputs: (0..5).map(|i| Some(format!("in{i}"))).collect(),
+            outputs: vec!["y".into()],
+        }
+    }
+
+    /// Evaluates `op` on a 1×2×3×3 int8 input with the given scales and zero points.
+    fn run(op: Op, scales: [f32; 2], zero_points: [TensorData; 2]) -> crate::Result<HostTensor> {
+        let x = HostTensor::new(
+            &[1, 2, 3, 3],
+            TensorData::I8((0..18).map(|v| v * 7 - 60).collect()),
+        )?;
+        let [x_zero, y_zero] = zero_points.map(|data| HostTensor::new(&[], data).unwrap());
+        let [x_scale, y_scale] = scales.map(|s| HostTensor::from_f32(&[], vec![s]).unwrap());
+        let inputs = [
+            Some(&x),
+            Some(&x_scale),
+            Some(&x_zero),
+            Some(&y_scale),
+            Some(&y_zero),
+        ];
+        Ok(eval_node(&node(op), &inputs)?.remove(0))
+    }
+
+    fn average() -> Op {
+        Op::QLinearAveragePool(PoolAttrs {
+            kernel_shape: vec![2, 2],
+            strides: vec![1, 1],
+            pads: vec![0; 4],
+            dilations: vec![1, 1],
+            ceil_mode: false,
+            count_include_pad: false,
+            auto_pad: AutoPad::NotSet,
+        })
+    }
+
+    #[test]
+    fn shapes_and_types_follow_the_input() {
+        let zero_points = || [TensorData::I8(vec![-4]), TensorData::I8(vec![9])];
+        let pooled = run(average(), [0.1, 0.3], zero_points()).unwrap();
+        assert_eq!(pooled.shape(), [1, 2, 2, 2]);
+        assert_eq!(pooled.dtype(), crate::tensor::DType::I8);
+        let global = run(Op::QLinearGlobalAveragePool, [0.1, 0.3], zero_points()).unwrap();
+        assert_eq!(global.shape(), [1, 2, 1, 1]);
+        // Plane 0 holds −60, −53, …, −4 (sum −288); with x_zp = −4, Σ(q − zp) = −252 over 9 taps:
+        // −28 · 0.1 / 0.3 = −9.33 rounds to −9, plus y_zp 9.
+        assert_eq!(global.to_f64_vec()[0], -9.0 + 9.0);
+    }
+
+    #[test]
+    fn bad_scales_and_zero_points_are_errors_naming_the_node() {
+        let zeros = || [TensorData::I8(vec![0]), TensorData::I8(vec![0])];
+        let cases = [
+            (run(average(), [0.0, 0.3], zeros()), "x_scale"),
+            (
+                run(Op::QLinearGlobalAveragePool, [0.1, -1.0], zeros()),
+                "y_scale",
+            ),
+            (
+                run(
+                    average(),
+                    [0.1, 0.3],
+                    [TensorData::U8(vec![3]), TensorData::I8(vec![0])],
+                ),
+                "x_zero_point",
+            ),
+        ];
+        for (result, named) in cases {
+            let error = result.expect_err("an error").to_string();
+            assert!(error.contains("pool7") && error.contains(named), "{error}");
+        }
+    }
+}
