@@ -170,6 +170,13 @@ pub enum Op {
     GlobalAveragePool,
     /// `(x) -> y` of shape `[N, C, 1, 1]`.
     GlobalMaxPool,
+    /// `(x, x_scale, x_zero_point?, y_scale, y_zero_point?) -> y` (onnxruntime's `com.microsoft`
+    /// input order): AveragePool of int8/uint8 `x` over 2 spatial axes, summed in i32 and
+    /// requantized to `y`'s scale and zero point ([`crate::ops::pooling::qlinear`]).
+    QLinearAveragePool(PoolAttrs),
+    /// `(x, x_scale, x_zero_point?, y_scale, y_zero_point?) -> y` of shape `[N, C, 1, …]`: the
+    /// quantized GlobalAveragePool, as [`Op::QLinearAveragePool`].
+    QLinearGlobalAveragePool,
     /// `(x, scale, bias, mean, var) -> y` (inference mode only).
     BatchNormalization {
         /// Added to the variance.
@@ -334,6 +341,8 @@ impl Op {
             Op::AveragePool(_) => "AveragePool",
             Op::GlobalAveragePool => "GlobalAveragePool",
             Op::GlobalMaxPool => "GlobalMaxPool",
+            Op::QLinearAveragePool(_) => "QLinearAveragePool",
+            Op::QLinearGlobalAveragePool => "QLinearGlobalAveragePool",
             Op::BatchNormalization { .. } => "BatchNormalization",
             Op::LayerNormalization { .. } => "LayerNormalization",
             Op::Lrn(_) => "LRN",

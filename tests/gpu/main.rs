@@ -21,6 +21,7 @@ mod normalization;
 mod pooling;
 mod properties;
 mod quantize;
+mod quantized_pooling;
 mod reduce;
 mod resize;
 mod runtime;

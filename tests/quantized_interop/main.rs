@@ -15,4 +15,6 @@ mod bench;
 mod chains;
 mod common;
 mod export_to_onnxruntime;
+mod moves_and_pools;
 mod onnxruntime_models;
+mod onnxruntime_runner;

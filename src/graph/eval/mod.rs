@@ -38,6 +38,7 @@ pub(crate) mod logic;
 pub(crate) mod matmul;
 pub(crate) mod normalize;
 pub(crate) mod pool;
+pub(crate) mod qlinear_pool;
 pub(crate) mod quantize;
 pub(crate) mod reduce;
 pub(crate) mod reshape;

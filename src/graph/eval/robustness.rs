@@ -66,10 +66,12 @@ pub(crate) fn variant(op: &Op) -> usize {
         Op::Identity => 41,
         Op::Dropout => 42,
         Op::Lrn(_) => 43,
+        Op::QLinearAveragePool(_) => 44,
+        Op::QLinearGlobalAveragePool => 45,
     }
 }
 
-pub(crate) const VARIANTS: usize = 44;
+pub(crate) const VARIANTS: usize = 46;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -149,6 +151,14 @@ pub(crate) fn sample_ops() -> Vec<Op> {
         Op::AveragePool(pool_attrs(vec![2, 2], AutoPad::SameLower)),
         Op::GlobalAveragePool,
         Op::GlobalMaxPool,
+        Op::QLinearAveragePool(pool_attrs(vec![2, 2], AutoPad::NotSet)),
+        Op::QLinearAveragePool(PoolAttrs {
+            strides: vec![1, 2],
+            pads: vec![0, 1, 1, 0],
+            dilations: vec![1, 1],
+            ..pool_attrs(vec![3, 2], AutoPad::NotSet)
+        }),
+        Op::QLinearGlobalAveragePool,
         Op::BatchNormalization { epsilon: 1e-5 },
         Op::LayerNormalization {
             axis: -1,

@@ -34,6 +34,13 @@ pub(crate) fn seed_inputs(op: &Op) -> Vec<HostTensor> {
         Op::Conv(_) => vec![f(&[1, 2, 4, 4]), f(&[2, 2, 2, 2]), f(&[2])],
         Op::MaxPool(_) | Op::AveragePool(_) => vec![f(&[1, 2, 4, 4])],
         Op::ConvTranspose(_) => vec![f(&[1, 2, 3, 3]), f(&[2, 1, 2, 2]), f(&[1])],
+        Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => vec![
+            filled(I8, &[1, 2, 4, 5], &[-128.0, 7.0, 127.0]),
+            scalar(F32, 0.5),
+            scalar(I8, -3.0),
+            scalar(F32, 0.25),
+            scalar(I8, 5.0),
+        ],
         Op::QLinearConv(_) => vec![
             filled(U8, &[1, 2, 3, 3], &[0.0, 7.0, 200.0]),
             scalar(F32, 0.5),

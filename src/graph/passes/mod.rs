@@ -23,8 +23,8 @@ pub use identity::remove_identities;
 #[cfg(test)]
 pub(crate) use qdq::tests::chain as qdq_test_chain;
 pub use qdq::{
-    arithmetic_table, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic, NodeArithmetic,
-    QdqLowering,
+    arithmetic_table, border_conversions, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic,
+    NodeArithmetic, QdqLowering,
 };
 
 use crate::error::Result;

@@ -51,6 +51,7 @@ mod matmul;
 mod normalization;
 mod pool;
 mod quantize;
+mod quantized_pool;
 mod reduce;
 mod resize;
 #[cfg(test)]
@@ -89,11 +90,13 @@ pub enum Family {
     Layout,
     /// Gather, Shape, ConstantOfShape, Range, Identity, Dropout.
     Indexing,
+    /// QLinearAveragePool, QLinearGlobalAveragePool.
+    QuantizedPool,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 12] = [
         Family::Elementwise,
         Family::Convert,
         Family::Matmul,
@@ -105,6 +108,7 @@ impl Family {
         Family::Resize,
         Family::Layout,
         Family::Indexing,
+        Family::QuantizedPool,
     ];
 
     /// This family's registry entry.
@@ -121,6 +125,7 @@ impl Family {
             Family::Resize => &resize::SPEC,
             Family::Layout => &layout::SPEC,
             Family::Indexing => &indexing::SPEC,
+            Family::QuantizedPool => &quantized_pool::SPEC,
         }
     }
 }
@@ -224,6 +229,7 @@ impl Op {
             Op::MaxPool(_) | Op::AveragePool(_) | Op::GlobalAveragePool | Op::GlobalMaxPool => {
                 Family::Pool
             }
+            Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => Family::QuantizedPool,
             Op::BatchNormalization { .. }
             | Op::LayerNormalization { .. }
             | Op::Lrn(_)

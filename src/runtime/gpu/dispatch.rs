@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::normalization::lrn;
 use crate::runtime::gpu::args::Args;
-use crate::runtime::gpu::{conv, convert, dense, layout, pointwise};
+use crate::runtime::gpu::{conv, convert, dense, layout, pointwise, quantized_pool};
 use crate::tensor::{DType, GpuTensor};
 
 /// What the ops without a GPU kernel (MatMulInteger, Shape, ConstantOfShape, Range) need instead:
@@ -45,6 +45,8 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         Op::AveragePool(attrs) => conv::pool(args, attrs, false),
         Op::GlobalAveragePool => conv::global_pool(args, false),
         Op::GlobalMaxPool => conv::global_pool(args, true),
+        Op::QLinearAveragePool(attrs) => quantized_pool::qlinear_average_pool(args, attrs),
+        Op::QLinearGlobalAveragePool => quantized_pool::qlinear_global_average_pool(args),
         Op::BatchNormalization { epsilon } => pointwise::batch_norm(args, *epsilon),
         Op::LayerNormalization { axis, epsilon } => pointwise::layer_norm(args, *axis, *epsilon),
         Op::Lrn(attrs) => lrn(args.gpu, args.tensor_of(0, &[DType::F32])?, attrs),

@@ -6,15 +6,24 @@
 //! [`lower_qdq`] runs before constant folding (which would turn a weight's DequantizeLinear into a
 //! float initializer) and logs at `info` which nodes it lowered and, for each Conv it left in
 //! float, why. Patterns lowered today: `DQ(x), DQ(w), [DQ(b)] → Conv → [Relu] → Q` ⇒
-//! `QLinearConv` ([`conv`]) and `DQ(x) → MaxPool → Q` with the same quantization ⇒ MaxPool on
-//! the integers ([`pool`]).
+//! `QLinearConv` ([`conv`]); `DQ(x) → op → Q` with the same quantization, for every op that only
+//! moves or selects values (MaxPool, Reshape, Transpose, Slice, nearest Resize, Pad, ...) ⇒ the op
+//! on the integers ([`passthrough`]); `DQ → AveragePool / GlobalAveragePool → Q` ⇒
+//! `QLinearAveragePool / QLinearGlobalAveragePool` ([`average`]).
 
+mod average;
+#[cfg(test)]
+mod average_tests;
+mod border;
 mod conv;
+mod passthrough;
+#[cfg(test)]
+mod passthrough_tests;
 mod placement;
-mod pool;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use border::border_conversions;
 pub use placement::{arithmetic_table, node_arithmetic, Arithmetic, NodeArithmetic};
 
 use crate::error::Result;
@@ -24,9 +33,10 @@ use crate::tensor::{DType, HostTensor};
 /// Which nodes [`lower_qdq`] lowered, and the reasons it left the others in float.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QdqLowering {
-    /// Names of the nodes now computed in integers (Conv as QLinearConv, MaxPool on int8/uint8).
+    /// Names of the nodes now computed in integers (Conv as QLinearConv, value moves on
+    /// int8/uint8, ...).
     pub lowered: Vec<String>,
-    /// `(node, reason)` for each Conv or MaxPool left in float.
+    /// `(node, reason)` for each node the lowering considered and left in float.
     pub kept_float: Vec<(String, String)>,
 }
 
@@ -51,10 +61,18 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
                 conv::apply(graph, index, lowering);
                 "an integer QLinearConv"
             }),
-            Op::MaxPool(_) => pool::plan(graph, index).map(|lowering| {
-                pool::apply(graph, index, lowering);
-                "a MaxPool on its quantized values"
-            }),
+            Op::AveragePool(_) | Op::GlobalAveragePool => {
+                average::plan(graph, index).map(|lowering| {
+                    average::apply(graph, index, lowering);
+                    "an integer QLinearAveragePool"
+                })
+            }
+            ref op if passthrough::moves_values(op) => {
+                passthrough::plan(graph, index).map(|lowering| {
+                    passthrough::apply(graph, index, lowering);
+                    "a move of its quantized values"
+                })
+            }
             _ => {
                 index += 1;
                 continue;

@@ -49,6 +49,8 @@ fn converter(family: Family, op_type: &str) -> Option<Converter> {
         Family::Resize => resize::resize_family(op_type),
         Family::Layout => layout::layout_family(op_type),
         Family::Indexing => layout::indexing_family(op_type),
+        // onnxruntime's com.microsoft ops: made by the QDQ lowering, never imported.
+        Family::QuantizedPool => None,
     }
 }
 

@@ -13,6 +13,7 @@ mod opset;
 mod qdq;
 #[cfg(test)]
 mod qdq_tests;
+mod qlinear_pool;
 #[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]

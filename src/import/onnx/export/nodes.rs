@@ -33,6 +33,9 @@ pub(crate) fn write_node(writer: &mut NodeWriter, graph: &Graph, node: &Node) ->
             let (input, output) = single_io(node)?;
             return write_activation(writer, &node.name, (*activation).into(), input, output);
         }
+        Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => {
+            return super::qlinear_pool::write_qlinear_pool(writer, node);
+        }
         Op::Softmax {
             axis,
             coerce_2d: true,
@@ -133,7 +136,8 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
         }
         Op::DequantizeLinear { axis } => vec![int_attribute("axis", *axis)],
         Op::MaxPool(pool) => pool_attributes(pool, false),
-        Op::AveragePool(pool) => pool_attributes(pool, true),
+        Op::AveragePool(pool) | Op::QLinearAveragePool(pool) => pool_attributes(pool, true),
+        Op::QLinearGlobalAveragePool => vec![],
         Op::BatchNormalization { epsilon } => vec![float_attribute("epsilon", *epsilon)],
         Op::LayerNormalization { axis, epsilon } => {
             vec![
@@ -214,7 +218,7 @@ pub(super) fn conv_attributes(conv: &ConvAttrs) -> Vec<AttributeProto> {
     list
 }
 
-fn pool_attributes(pool: &PoolAttrs, average: bool) -> Vec<AttributeProto> {
+pub(super) fn pool_attributes(pool: &PoolAttrs, average: bool) -> Vec<AttributeProto> {
     let mut list = vec![bool_attribute("ceil_mode", pool.ceil_mode)];
     nonempty(&mut list, "kernel_shape", &pool.kernel_shape);
     nonempty(&mut list, "strides", &pool.strides);
