@@ -39,6 +39,7 @@ pub(crate) mod matmul;
 pub(crate) mod normalize;
 pub(crate) mod pool;
 pub(crate) mod quantize;
+pub(crate) mod quantized_elementwise;
 pub(crate) mod reduce;
 pub(crate) mod reshape;
 pub(crate) mod resize;

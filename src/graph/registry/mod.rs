@@ -51,6 +51,7 @@ mod matmul;
 mod normalization;
 mod pool;
 mod quantize;
+mod quantized_elementwise;
 mod reduce;
 mod resize;
 #[cfg(test)]
@@ -77,6 +78,9 @@ pub enum Family {
     Conv,
     /// QLinearConv, QuantizeLinear, DequantizeLinear.
     Quantize,
+    /// QLinearAdd / QLinearMul, QLinearConcat, LookupTable: the integer ops between quantized
+    /// layers, made by the QDQ lowering.
+    QuantizedElementwise,
     /// MaxPool, AveragePool and their global forms.
     Pool,
     /// BatchNormalization, LayerNormalization, LRN, Softmax, LogSoftmax.
@@ -93,12 +97,13 @@ pub enum Family {
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 12] = [
         Family::Elementwise,
         Family::Convert,
         Family::Matmul,
         Family::Conv,
         Family::Quantize,
+        Family::QuantizedElementwise,
         Family::Pool,
         Family::Normalization,
         Family::Reduce,
@@ -115,6 +120,7 @@ impl Family {
             Family::Matmul => &matmul::SPEC,
             Family::Conv => &conv::SPEC,
             Family::Quantize => &quantize::SPEC,
+            Family::QuantizedElementwise => &quantized_elementwise::SPEC,
             Family::Pool => &pool::SPEC,
             Family::Normalization => &normalization::SPEC,
             Family::Reduce => &reduce::SPEC,
@@ -220,6 +226,9 @@ impl Op {
             Op::Conv(_) | Op::ConvTranspose(_) => Family::Conv,
             Op::QLinearConv(_) | Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => {
                 Family::Quantize
+            }
+            Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => {
+                Family::QuantizedElementwise
             }
             Op::MaxPool(_) | Op::AveragePool(_) | Op::GlobalAveragePool | Op::GlobalMaxPool => {
                 Family::Pool

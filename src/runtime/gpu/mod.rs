@@ -23,6 +23,7 @@ mod dispatch;
 mod layout;
 pub mod packed;
 mod pointwise;
+mod quantized;
 
 #[cfg(test)]
 pub(crate) use dispatch::NO_GPU_KERNEL;
@@ -158,6 +159,8 @@ pub fn reads_as_constant(op: &Op, index: usize) -> bool {
         | Op::Reduce { .. }
         | Op::BatchNormalization { .. } => index >= 1,
         Op::QLinearConv(_) => index != 0 && index != 8,
+        Op::QLinearBinary { .. } => index != 0 && index != 3,
+        Op::QLinearConcat { .. } => index < 2 || (index - 2) % 3 != 0,
         Op::ConstantOfShape { .. } | Op::Range => true,
         _ => false,
     }

@@ -56,7 +56,11 @@ pub fn node_arithmetic(graph: &Graph, lowering: &QdqLowering) -> Vec<NodeArithme
                 Arithmetic::Float(reason.clone())
             } else {
                 match node.op {
-                    Op::QLinearConv(_) | Op::MatMulInteger => Arithmetic::Integer,
+                    Op::QLinearConv(_)
+                    | Op::MatMulInteger
+                    | Op::QLinearBinary { .. }
+                    | Op::QLinearConcat { .. }
+                    | Op::LookupTable { .. } => Arithmetic::Integer,
                     Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => {
                         Arithmetic::Conversion
                     }

@@ -8,6 +8,7 @@
 mod nodes;
 mod opset;
 mod qdq;
+mod quantized_elementwise;
 #[cfg(test)]
 mod qdq_tests;
 #[cfg(test)]
