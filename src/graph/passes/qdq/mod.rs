@@ -7,11 +7,17 @@
 //! float initializer) and logs at `info` which nodes it lowered and, for each Conv it left in
 //! float, why. Patterns lowered today: `DQ(x), DQ(w), [DQ(b)] → Conv → [Relu] → Q` ⇒
 //! `QLinearConv` ([`conv`]) and `DQ(x) → MaxPool → Q` with the same quantization ⇒ MaxPool on
-//! the integers ([`pool`]).
+//! the integers ([`pool`]); `DQ(a), DQ(b) → Add/Mul → Q` ⇒ `QLinearBinary` ([`binary`]),
+//! `DQ(x_i)… → Concat → Q` ⇒ `QLinearConcat` ([`concat`]) and any element-wise chain from one DQ
+//! to one Q ⇒ `LookupTable` ([`table`]).
 
+mod binary;
+mod concat;
 mod conv;
+mod elementwise;
 mod placement;
 mod pool;
+mod table;
 #[cfg(test)]
 mod tests;
 
@@ -55,6 +61,15 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
                 pool::apply(graph, index, lowering);
                 "a MaxPool on its quantized values"
             }),
+            Op::Unary(_) | Op::Binary(_) | Op::Clip if elementwise::reported(graph, index) => {
+                elementwise::lower(graph, &mut index)
+            }
+            Op::Concat { .. } if concat::reads_dequantized(graph, index) => {
+                concat::plan(graph, index).map(|lowering| {
+                    concat::apply(graph, index, lowering);
+                    "a QLinearConcat"
+                })
+            }
             _ => {
                 index += 1;
                 continue;
