@@ -112,6 +112,12 @@ impl Family {
         Family::Indexing,
     ];
 
+    /// Whether only kiln's passes make this family's ops: they have no ONNX op type (its
+    /// [`FamilySpec::onnx`] is empty), and the exporter writes each as several standard nodes.
+    pub fn made_by_passes(self) -> bool {
+        self == Family::QuantizedElementwise
+    }
+
     /// This family's registry entry.
     pub fn spec(self) -> &'static FamilySpec {
         match self {

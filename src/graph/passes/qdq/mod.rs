@@ -15,6 +15,8 @@ mod binary;
 mod concat;
 mod conv;
 mod elementwise;
+#[cfg(test)]
+mod elementwise_tests;
 mod placement;
 mod pool;
 mod table;

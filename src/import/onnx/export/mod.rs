@@ -10,6 +10,8 @@ mod opset;
 mod qdq;
 mod quantized_elementwise;
 #[cfg(test)]
+mod quantized_elementwise_tests;
+#[cfg(test)]
 mod qdq_tests;
 #[cfg(test)]
 mod round_trip_tests;
