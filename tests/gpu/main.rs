@@ -21,6 +21,7 @@ mod normalization;
 mod pooling;
 mod properties;
 mod quantize;
+mod quantized_elementwise;
 mod reduce;
 mod resize;
 mod runtime;
