@@ -7,8 +7,10 @@
 //!   `KILN_REQUIRE_QUANTIZED_MODELS=1` (scripts/test.sh sets it) makes its absence a failure.
 //! - Small graphs built here (odd channel counts, zero points 0/128/255 and −128/0/127, saturating
 //!   scales): the lowered graph's integers are the same bytes on the CPU and the GPU, and within a
-//!   derived bound of the unlowered float path (`chain_step_bounds`).
+//!   derived bound of the unlowered float path (`chain_step_bounds`); likewise a chain of the
+//!   integer element-wise ops (QLinearAdd → LookupTable → QLinearConcat, `elementwise.rs`).
 mod bench;
 mod chains;
 mod common;
+mod elementwise;
 mod onnxruntime_models;
