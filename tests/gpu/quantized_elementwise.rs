@@ -112,9 +112,8 @@ fn qlinear_add_and_mul_match_the_reference_exactly() {
                 )
                 .unwrap();
                 let (a_gpu, b_gpu) = (upload(&a, a_shape, a_dtype), upload(&b, b_shape, b_dtype));
-                let got =
-                    qlinear_binary(gpu, op, (&a_gpu, &a_quant), (&b_gpu, &b_quant), &y_quant)
-                        .unwrap();
+                let got = qlinear_binary(gpu, op, (&a_gpu, &a_quant), (&b_gpu, &b_quant), &y_quant)
+                    .unwrap();
                 assert_eq!(got.shape(), shape.as_slice());
                 assert_eq!(
                     download(&got),
@@ -164,8 +163,8 @@ fn lookup_table_matches_the_reference_exactly() {
             for shape in [&[1][..], &[3, 1], &[2, 129], &[256]] {
                 let count = shape.iter().product();
                 let x = if count == 256 {
-                    let (low, _) = kiln::ops::quantized_elementwise::quantized_range("t", x_dtype)
-                        .unwrap();
+                    let (low, _) =
+                        kiln::ops::quantized_elementwise::quantized_range("t", x_dtype).unwrap();
                     (low..low + 256).collect()
                 } else {
                     random_values(&mut rng, count, x_dtype)

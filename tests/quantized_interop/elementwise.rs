@@ -50,7 +50,12 @@ fn neck(dtype: DType, zero_point: i32) -> Graph {
         node("q_sum", quantize(), &["sum", "ss", "z"], "sum_q"),
         node("dq_sum", dq(), &["sum_q", "ss", "z"], "sum_f"),
         node("sigmoid", sigmoid, &["sum_f"], "gate"),
-        node("silu", Op::Binary(BinaryOp::Mul), &["sum_f", "gate"], "silu"),
+        node(
+            "silu",
+            Op::Binary(BinaryOp::Mul),
+            &["sum_f", "gate"],
+            "silu",
+        ),
         node("q_silu", quantize(), &["silu", "ss", "z"], "silu_q"),
         node("dq_silu", dq(), &["silu_q", "ss", "z"], "silu_f"),
         node("dq_b2", dq(), &["b_q", "sb", "z"], "b_f2"),
@@ -91,7 +96,11 @@ fn step_bounds(lowered: &Graph) -> [i64; 3] {
         .find(|tensor| tensor.shape() == [256])
         .expect("the lowered graph holds SiLU's table");
     let entries = table.to_i64_vec("test").unwrap();
-    let table_step = entries.windows(2).map(|w| (w[1] - w[0]).abs()).max().unwrap();
+    let table_step = entries
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .max()
+        .unwrap();
     let concat = (table_step as f64 * 0.02 / 0.03).ceil() as i64 + 1;
     [1, table_step, concat]
 }
@@ -118,14 +127,23 @@ fn a_lowered_element_wise_neck_matches_the_float_path_and_is_the_same_on_cpu_and
         let count: usize = SHAPE.iter().product();
         let inputs = ["a", "b"].map(|name| {
             let values = rng.uniform_vec(count, -2.5, 2.5);
-            (name.to_string(), HostTensor::from_f32(&SHAPE, values).unwrap())
+            (
+                name.to_string(),
+                HostTensor::from_f32(&SHAPE, values).unwrap(),
+            )
         });
         let unlowered = run_unlowered(&graph, &inputs);
         let (on_cpu, _) = run_lowered(&graph, &inputs, Backend::Cpu);
         let (on_gpu, _) = run_lowered(&graph, &inputs, Backend::Gpu(&gpu));
         assert_eq!(
             plan_ops(&graph, &inputs),
-            ["QuantizeLinear", "QuantizeLinear", "QLinearAdd", "LookupTable", "QLinearConcat"],
+            [
+                "QuantizeLinear",
+                "QuantizeLinear",
+                "QLinearAdd",
+                "LookupTable",
+                "QLinearConcat"
+            ],
             "{label}: no dequantization left between the layers"
         );
         let shapes: Vec<(String, Vec<usize>)> = (inputs.iter())
@@ -136,7 +154,10 @@ fn a_lowered_element_wise_neck_matches_the_float_path_and_is_the_same_on_cpu_and
         for (index, ((cpu, gpu), float)) in on_cpu.iter().zip(&on_gpu).zip(&unlowered).enumerate() {
             assert_eq!(cpu.dtype(), dtype, "{label}");
             let (cpu, gpu, float) = (integers(cpu), integers(gpu), integers(float));
-            assert_eq!(cpu, gpu, "{label}: output {index}: the GPU's integers must be the CPU's");
+            assert_eq!(
+                cpu, gpu,
+                "{label}: output {index}: the GPU's integers must be the CPU's"
+            );
             let worst = (cpu.iter().zip(&float))
                 .map(|(a, b)| (a - b).abs())
                 .max()

@@ -40,7 +40,7 @@ pub(crate) fn qlinear_binary(op: QLinearBinaryOp, inputs: Inputs) -> Result<Vec<
 /// input quantized as the output is copied, the others requantized.
 pub(crate) fn qlinear_concat(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 5, usize::MAX)?;
-    if (inputs.len() - 2) % 3 != 0 {
+    if !(inputs.len() - 2).is_multiple_of(3) {
         return Err(invalid(format!(
             "QLinearConcat takes the output's scale and zero point and then (x, scale, zero \
              point) triples; got {} inputs",
@@ -62,7 +62,11 @@ pub(crate) fn qlinear_concat(axis: i64, inputs: Inputs) -> Result<Vec<HostTensor
                 quantization: x_quant,
             };
             let requantized = reference_requantize(&operand, &y_quant)?;
-            tensor_from_i64(y_quant.dtype, x.shape(), requantized.into_iter().map(i64::from))
+            tensor_from_i64(
+                y_quant.dtype,
+                x.shape(),
+                requantized.into_iter().map(i64::from),
+            )
         })
         .collect::<Result<Vec<_>>>()?;
     let part_refs: Vec<Option<&HostTensor>> = parts.iter().map(Some).collect();
@@ -96,8 +100,15 @@ fn quantized_input(
     what: &str,
 ) -> Result<(Vec<i32>, TensorQuantization)> {
     let x = required(inputs, index)?;
-    expect_same_dtype(x, required(inputs, index + 2)?, &format!("{what}_zero_point"))?;
-    Ok((quantized_values(x, what)?, quantization(inputs, index + 1, what)?))
+    expect_same_dtype(
+        x,
+        required(inputs, index + 2)?,
+        &format!("{what}_zero_point"),
+    )?;
+    Ok((
+        quantized_values(x, what)?,
+        quantization(inputs, index + 1, what)?,
+    ))
 }
 
 /// The per-tensor quantization from the scale at `index` and the zero point after it.
@@ -117,7 +128,9 @@ fn quantization(inputs: Inputs, index: usize, what: &str) -> Result<TensorQuanti
         zero_point: zero[0],
         dtype: zero_point.dtype(),
     };
-    quantization.check("", what).map_err(|error| bad_value(error.to_string()))?;
+    quantization
+        .check("", what)
+        .map_err(|error| bad_value(error.to_string()))?;
     Ok(quantization)
 }
 

@@ -18,7 +18,11 @@ fn onnx_op_types_are_unique_and_every_family_has_some() {
         assert!(seen.insert(op_type), "{op_type} is registered twice");
     }
     for family in Family::ALL {
-        assert_eq!(family.spec().onnx.is_empty(), family.made_by_passes(), "{family:?}");
+        assert_eq!(
+            family.spec().onnx.is_empty(),
+            family.made_by_passes(),
+            "{family:?}"
+        );
         if family.made_by_passes() {
             continue;
         }

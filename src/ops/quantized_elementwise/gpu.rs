@@ -140,7 +140,7 @@ pub fn lookup_table(gpu: &Gpu, x: &GpuTensor, table: &GpuTensor) -> Result<GpuTe
         });
     }
     let y = GpuTensor::uninit(gpu, x.shape(), table.dtype())?;
-    if x.len() == 0 {
+    if x.is_empty() {
         return Ok(y);
     }
     let uniforms = LookupUniforms {

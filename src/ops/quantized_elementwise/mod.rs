@@ -121,7 +121,10 @@ impl TensorQuantization {
         if !(self.scale.is_normal() && self.scale > 0.0) {
             return Err(Error::InvalidArgument {
                 op,
-                detail: format!("{what} scale {} is not a positive normal number", self.scale),
+                detail: format!(
+                    "{what} scale {} is not a positive normal number",
+                    self.scale
+                ),
             });
         }
         if !(low..=high).contains(&self.zero_point) {

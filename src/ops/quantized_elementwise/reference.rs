@@ -46,9 +46,7 @@ pub fn saturate_rounded(value: f32, zero_point: i32, dtype: DType) -> i32 {
 /// One output value of QLinearAdd/QLinearMul from the centred operands `a − a_zp`, `b − b_zp`.
 pub fn binary_value(op: QLinearBinaryOp, requant: &Requantization, a: i32, b: i32) -> f32 {
     match op {
-        QLinearBinaryOp::Add => {
-            a as f32 * requant.a_multiplier + b as f32 * requant.b_multiplier
-        }
+        QLinearBinaryOp::Add => a as f32 * requant.a_multiplier + b as f32 * requant.b_multiplier,
         QLinearBinaryOp::Mul => (a * b) as f32 * requant.a_multiplier,
     }
 }
@@ -65,15 +63,18 @@ pub fn reference_qlinear_binary(
     check_operand(name, "a", a)?;
     check_operand(name, "b", b)?;
     output.check(name, "y")?;
-    let requant = Requantization::binary(op, a.quantization.scale, b.quantization.scale, output.scale);
+    let requant =
+        Requantization::binary(op, a.quantization.scale, b.quantization.scale, output.scale);
     let shape = broadcast_output_shape(name, &[a.shape, b.shape])?;
     let a_strides = broadcast_strides(a.shape, &shape);
     let b_strides = broadcast_strides(b.shape, &shape);
     let count: usize = shape.iter().product();
     let values = (0..count)
         .map(|index| {
-            let a_value = a.values[reference_offset(index, &shape, &a_strides)] - a.quantization.zero_point;
-            let b_value = b.values[reference_offset(index, &shape, &b_strides)] - b.quantization.zero_point;
+            let a_value =
+                a.values[reference_offset(index, &shape, &a_strides)] - a.quantization.zero_point;
+            let b_value =
+                b.values[reference_offset(index, &shape, &b_strides)] - b.quantization.zero_point;
             let value = binary_value(op, &requant, a_value, b_value);
             saturate_rounded(value, output.zero_point, output.dtype)
         })

@@ -160,7 +160,7 @@ pub fn reads_as_constant(op: &Op, index: usize) -> bool {
         | Op::BatchNormalization { .. } => index >= 1,
         Op::QLinearConv(_) => index != 0 && index != 8,
         Op::QLinearBinary { .. } => index != 0 && index != 3,
-        Op::QLinearConcat { .. } => index < 2 || (index - 2) % 3 != 0,
+        Op::QLinearConcat { .. } => index < 2 || !(index - 2).is_multiple_of(3),
         Op::ConstantOfShape { .. } | Op::Range => true,
         _ => false,
     }

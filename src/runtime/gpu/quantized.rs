@@ -25,7 +25,7 @@ pub(super) fn qlinear_binary(args: &Args<'_>, op: QLinearBinaryOp) -> Result<Gpu
 
 /// QLinearConcat `(y_scale, y_zp, x0, x0_scale, x0_zp, x1, …)` along `axis`.
 pub(super) fn qlinear_concat(args: &Args<'_>, axis: i64) -> Result<GpuTensor> {
-    if args.len() < 5 || (args.len() - 2) % 3 != 0 {
+    if args.len() < 5 || !(args.len() - 2).is_multiple_of(3) {
         return Err(args.invalid(format!(
             "QLinearConcat takes (y_scale, y_zero_point) and (x, scale, zero point) triples, not \
              {} inputs",
@@ -62,7 +62,9 @@ fn quantization(args: &Args<'_>, index: usize, what: &str) -> Result<TensorQuant
     let zero_name = format!("{what}_zero_point");
     let scale = args.scalar(index, &scale_name)?;
     let zero_point = args.scalar(index + 1, &zero_name)?;
-    let dtype = args.constant(index + 1, &zero_name)?.map(|zero| zero.dtype());
+    let dtype = args
+        .constant(index + 1, &zero_name)?
+        .map(|zero| zero.dtype());
     match (scale, zero_point, dtype) {
         (Some(scale), Some(zero_point), Some(dtype)) => Ok(TensorQuantization {
             scale: scale as f32,

@@ -13,20 +13,24 @@ use crate::ops::quantized_elementwise::QLinearBinaryOp;
 pub(super) fn reported(graph: &Graph, index: usize) -> bool {
     let node = &graph.nodes[index];
     let feeds_quantize = node.outputs.len() == 1
-        && sole_consumer(graph, &node.outputs[0]).is_some_and(|consumer| {
-            matches!(graph.nodes[consumer].op, Op::QuantizeLinear { .. })
-        });
+        && sole_consumer(graph, &node.outputs[0])
+            .is_some_and(|consumer| matches!(graph.nodes[consumer].op, Op::QuantizeLinear { .. }));
     let between_dequantized = qlinear_op(&node.op).is_some()
-        && node
-            .inputs
-            .iter()
-            .all(|input| input.as_deref().and_then(|value| dequantize_producer(graph, value)).is_some());
+        && node.inputs.iter().all(|input| {
+            input
+                .as_deref()
+                .and_then(|value| dequantize_producer(graph, value))
+                .is_some()
+        });
     feeds_quantize || between_dequantized
 }
 
 /// Lowers the element-wise node at `index` and moves `index` to the node that replaced it (a
 /// LookupTable takes the place of a whole chain); returns what it runs as, or why it stays float.
-pub(super) fn lower(graph: &mut Graph, index: &mut usize) -> std::result::Result<&'static str, String> {
+pub(super) fn lower(
+    graph: &mut Graph,
+    index: &mut usize,
+) -> std::result::Result<&'static str, String> {
     let table_refusal = match table::plan(graph, *index) {
         Ok(lowering) => {
             *index = table::apply(graph, lowering);

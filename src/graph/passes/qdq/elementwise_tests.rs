@@ -69,7 +69,12 @@ fn graph(
 fn quantized_input(x: &str) -> [Node; 2] {
     let (s, z) = (format!("{x}_s"), format!("{x}_z"));
     [
-        node(&format!("q_{x}"), quantize(), &[x, &s, &z], &[&format!("{x}_q")]),
+        node(
+            &format!("q_{x}"),
+            quantize(),
+            &[x, &s, &z],
+            &[&format!("{x}_q")],
+        ),
         node(
             &format!("dq_{x}"),
             dequantize(),
@@ -159,7 +164,11 @@ fn add_with_a_scale_ratio_beyond_the_bound_stays_float() {
     let report = lower_qdq_report(&mut graph).unwrap();
     assert!(report.lowered.is_empty());
     assert_eq!(report.kept_float.len(), 1);
-    assert!(report.kept_float[0].1.contains("sum to"), "{:?}", report.kept_float);
+    assert!(
+        report.kept_float[0].1.contains("sum to"),
+        "{:?}",
+        report.kept_float
+    );
 }
 
 #[test]
@@ -178,7 +187,8 @@ fn concat_lowers_with_copies_and_requantized_inputs_within_one_step() {
             ("c", 0.05, zero_points[0]),
             ("y", 0.05, zero_points[0]),
         ];
-        let inputs: [(&str, &[usize]); 3] = [("a", &[2, 1, 3]), ("b", &[2, 4, 3]), ("c", &[2, 2, 3])];
+        let inputs: [(&str, &[usize]); 3] =
+            [("a", &[2, 1, 3]), ("b", &[2, 4, 3]), ("c", &[2, 2, 3])];
         let graph = graph(&inputs, nodes, &quantization, dtype, &[]);
         check_lowering(&graph, &["cat"], "QLinearConcat", ONE_STEP, 0.013);
     }
@@ -189,9 +199,19 @@ fn chain_graph(dtype: DType, body: Vec<Node>, constants: &[(&str, f32)]) -> Grap
     let mut nodes = quantized_input("x").to_vec();
     nodes.extend(body);
     nodes.push(node("q_y", quantize(), &["f", "y_s", "y_z"], &["y"]));
-    let (x_zero, y_zero) = if dtype == DType::I8 { (3, -128) } else { (128, 0) };
+    let (x_zero, y_zero) = if dtype == DType::I8 {
+        (3, -128)
+    } else {
+        (128, 0)
+    };
     let quantization = [("x", 0.03, x_zero), ("y", 0.01, y_zero)];
-    graph(&[("x", &[2, 3, 67])], nodes, &quantization, dtype, constants)
+    graph(
+        &[("x", &[2, 3, 67])],
+        nodes,
+        &quantization,
+        dtype,
+        constants,
+    )
 }
 
 fn unary_body(op: Op) -> Vec<Node> {
@@ -224,12 +244,20 @@ fn element_wise_chains_lower_to_exact_lookup_tables() {
     ];
     bodies.push((silu, vec![]));
     let hard_swish = vec![
-        node("shift", Op::Binary(BinaryOp::Add), &["x_f", "three"], &["t"]),
+        node(
+            "shift",
+            Op::Binary(BinaryOp::Add),
+            &["x_f", "three"],
+            &["t"],
+        ),
         node("clip", Op::Clip, &["t", "zero", "six"], &["c"]),
         node("gate", Op::Binary(BinaryOp::Mul), &["x_f", "c"], &["g"]),
         node("last", Op::Binary(BinaryOp::Div), &["g", "six"], &["f"]),
     ];
-    bodies.push((hard_swish, vec![("three", 3.0), ("zero", 0.0), ("six", 6.0)]));
+    bodies.push((
+        hard_swish,
+        vec![("three", 3.0), ("zero", 0.0), ("six", 6.0)],
+    ));
     for dtype in [DType::I8, DType::U8] {
         for (body, constants) in &bodies {
             let graph = chain_graph(dtype, body.clone(), constants);
@@ -244,12 +272,23 @@ fn chains_that_are_not_one_dq_to_one_q_stay_float_with_reasons() {
     let mut nodes = Vec::new();
     nodes.extend(quantized_input("a"));
     nodes.extend(quantized_input("b"));
-    nodes.push(node("add", Op::Binary(BinaryOp::Add), &["a_f", "b_f"], &["sum"]));
+    nodes.push(node(
+        "add",
+        Op::Binary(BinaryOp::Add),
+        &["a_f", "b_f"],
+        &["sum"],
+    ));
     let relu = activation(PointwiseActivation::Relu);
     nodes.push(node("relu", relu, &["sum"], &["f"]));
     nodes.push(node("q_y", quantize(), &["f", "y_s", "y_z"], &["y"]));
     let quantization = [("a", 0.1, 0), ("b", 0.1, 0), ("y", 0.1, 0)];
-    let mut two = graph(&[("a", &[4]), ("b", &[4])], nodes, &quantization, DType::U8, &[]);
+    let mut two = graph(
+        &[("a", &[4]), ("b", &[4])],
+        nodes,
+        &quantization,
+        DType::U8,
+        &[],
+    );
     let report = lower_qdq_report(&mut two).unwrap();
     assert!(report.lowered.is_empty());
     let reason = |name: &str| {
@@ -262,7 +301,12 @@ fn chains_that_are_not_one_dq_to_one_q_stay_float_with_reasons() {
     assert!(reason("relu").contains("several DequantizeLinear"));
     // Sigmoid's value is also a graph output: the chain cannot absorb it.
     let silu = vec![
-        node("sig", activation(PointwiseActivation::Sigmoid), &["x_f"], &["s"]),
+        node(
+            "sig",
+            activation(PointwiseActivation::Sigmoid),
+            &["x_f"],
+            &["s"],
+        ),
         node("last", Op::Binary(BinaryOp::Mul), &["x_f", "s"], &["f"]),
     ];
     let mut shared = chain_graph(DType::I8, silu, &[]);
@@ -286,12 +330,17 @@ fn lowered_ops_round_trip_through_a_kiln_file() {
         node("sig", sigmoid, &["y_f"], &["s"]),
         node("last", Op::Binary(BinaryOp::Mul), &["y_f", "s"], &["f"]),
     ]);
-    lowered.nodes.push(node("q_out", quantize(), &["f", "y_s", "y_z"], &["out"]));
+    lowered
+        .nodes
+        .push(node("q_out", quantize(), &["f", "y_s", "y_z"], &["out"]));
     lowered.outputs = vec![output("out")];
     lower_qdq(&mut lowered).unwrap();
     eliminate_dead_nodes(&mut lowered).unwrap();
     let ops: Vec<&str> = lowered.nodes.iter().map(|node| node.op.name()).collect();
-    assert!(ops.contains(&"QLinearMul") && ops.contains(&"LookupTable"), "{ops:?}");
+    assert!(
+        ops.contains(&"QLinearMul") && ops.contains(&"LookupTable"),
+        "{ops:?}"
+    );
     let bytes = to_kiln_bytes(&lowered, &Provenance::in_memory()).unwrap();
     assert_eq!(parse_kiln(&bytes).unwrap().graph.nodes, lowered.nodes);
 }

@@ -32,9 +32,11 @@ use crate::tensor::{DType, HostTensor};
 /// Which nodes [`lower_qdq`] lowered, and the reasons it left the others in float.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QdqLowering {
-    /// Names of the nodes now computed in integers (Conv as QLinearConv, MaxPool on int8/uint8).
+    /// Names of the nodes now computed in integers (Conv as QLinearConv, MaxPool on int8/uint8,
+    /// Add/Mul as QLinearBinary, Concat as QLinearConcat, an element-wise chain as a LookupTable
+    /// named after its last node).
     pub lowered: Vec<String>,
-    /// `(node, reason)` for each Conv or MaxPool left in float.
+    /// `(node, reason)` for each node of those kinds left in float.
     pub kept_float: Vec<(String, String)>,
 }
 

@@ -8,11 +8,11 @@
 mod nodes;
 mod opset;
 mod qdq;
+#[cfg(test)]
+mod qdq_tests;
 mod quantized_elementwise;
 #[cfg(test)]
 mod quantized_elementwise_tests;
-#[cfg(test)]
-mod qdq_tests;
 #[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]

@@ -32,12 +32,18 @@ fn write_binary(writer: &mut NodeWriter, node: &Node, op: QLinearBinaryOp) -> Re
         QLinearBinaryOp::Mul => "Mul",
     };
     let float = writer.fresh_name(&format!("{}::float", output(node)?));
-    writer.emit(&node.name, float_op, vec![a, b], vec![float.clone()], vec![]);
+    writer.emit(
+        &node.name,
+        float_op,
+        vec![a, b],
+        vec![float.clone()],
+        vec![],
+    );
     quantize(writer, node, float, 6)
 }
 
 fn write_concat(writer: &mut NodeWriter, node: &Node, axis: i64) -> Result<()> {
-    if node.inputs.len() < 5 || (node.inputs.len() - 2) % 3 != 0 {
+    if node.inputs.len() < 5 || !(node.inputs.len() - 2).is_multiple_of(3) {
         return Err(invalid(
             node,
             format!("{} inputs, not 2 + 3·k", node.inputs.len()),
@@ -66,13 +72,25 @@ fn write_lookup(writer: &mut NodeWriter, node: &Node, x_dtype: DType) -> Result<
             let origin = writer.constant(&format!("{}::origin", node.name), &origin);
             let index = writer.fresh_name(&format!("{}::index", node.name));
             let add_name = format!("{}::offset", node.name);
-            writer.emit(&add_name, "Add", vec![wide, origin], vec![index.clone()], vec![]);
+            writer.emit(
+                &add_name,
+                "Add",
+                vec![wide, origin],
+                vec![index.clone()],
+                vec![],
+            );
             index
         }
         other => return Err(invalid(node, format!("x of type {other}"))),
     };
     let axis = vec![int_attribute("axis", 0)];
-    writer.emit(&node.name, "Gather", vec![table, index], vec![output(node)?], axis);
+    writer.emit(
+        &node.name,
+        "Gather",
+        vec![table, index],
+        vec![output(node)?],
+        axis,
+    );
     Ok(())
 }
 
@@ -86,7 +104,13 @@ fn dequantize(writer: &mut NodeWriter, node: &Node, index: usize, what: &str) ->
     ];
     let float = writer.fresh_name(&format!("{}::{what}_float", node.name));
     let name = format!("{}::dequantize_{what}", node.name);
-    writer.emit(&name, "DequantizeLinear", inputs, vec![float.clone()], vec![]);
+    writer.emit(
+        &name,
+        "DequantizeLinear",
+        inputs,
+        vec![float.clone()],
+        vec![],
+    );
     Ok(float)
 }
 
@@ -108,10 +132,7 @@ fn input(node: &Node, index: usize) -> Result<String> {
 fn output(node: &Node) -> Result<String> {
     match node.outputs.as_slice() {
         [output] => Ok(output.clone()),
-        outputs => Err(invalid(
-            node,
-            format!("{} outputs, not one", outputs.len()),
-        )),
+        outputs => Err(invalid(node, format!("{} outputs, not one", outputs.len()))),
     }
 }
 

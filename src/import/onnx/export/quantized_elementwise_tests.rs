@@ -98,20 +98,43 @@ fn the_standard_form_runs_as_the_integer_ops() {
     let written: Vec<String> = (model.graph.unwrap().node.iter())
         .map(|node| node.op_type.clone())
         .collect();
-    assert!(written.iter().all(|op_type| onnx_op(op_type).is_some()), "{written:?}");
+    assert!(
+        written.iter().all(|op_type| onnx_op(op_type).is_some()),
+        "{written:?}"
+    );
     let reimported = parse_onnx(&bytes, None).unwrap();
     let all_levels = (-128..128).cycle().skip(5);
     let inputs = vec![
-        ("a".to_string(), int8(&[2, 5], all_levels.clone().step_by(23).take(10).collect())),
-        ("b".to_string(), int8(&[5], all_levels.step_by(51).take(5).collect())),
-        ("c".to_string(), HostTensor::new(&[256], TensorData::U8((0..=255).collect())).unwrap()),
+        (
+            "a".to_string(),
+            int8(&[2, 5], all_levels.clone().step_by(23).take(10).collect()),
+        ),
+        (
+            "b".to_string(),
+            int8(&[5], all_levels.step_by(51).take(5).collect()),
+        ),
+        (
+            "c".to_string(),
+            HostTensor::new(&[256], TensorData::U8((0..=255).collect())).unwrap(),
+        ),
     ];
     let integer = run_graph(&graph, &inputs).unwrap();
     let standard = run_graph(&reimported, &inputs).unwrap();
     for ((name, want), (_, got)) in integer.iter().zip(&standard) {
-        assert_eq!((want.shape(), want.dtype()), (got.shape(), got.dtype()), "{name}");
-        let (want, got) = (want.to_i64_vec("test").unwrap(), got.to_i64_vec("test").unwrap());
-        let allowed = if name.starts_with("looked_up") { 0 } else { ONE_STEP };
+        assert_eq!(
+            (want.shape(), want.dtype()),
+            (got.shape(), got.dtype()),
+            "{name}"
+        );
+        let (want, got) = (
+            want.to_i64_vec("test").unwrap(),
+            got.to_i64_vec("test").unwrap(),
+        );
+        let allowed = if name.starts_with("looked_up") {
+            0
+        } else {
+            ONE_STEP
+        };
         for (w, g) in want.iter().zip(&got) {
             assert!((w - g).abs() <= allowed, "{name}: {w} vs {g}");
         }
