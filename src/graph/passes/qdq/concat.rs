@@ -17,15 +17,6 @@ pub(super) struct ConcatLowering {
     q_index: usize,
 }
 
-/// Whether the Concat at `index` is reported by the lowering: it reads a DequantizeLinear output.
-pub(super) fn reads_dequantized(graph: &Graph, index: usize) -> bool {
-    graph.nodes[index]
-        .inputs
-        .iter()
-        .flatten()
-        .any(|value| dequantize_producer(graph, value).is_some())
-}
-
 /// The lowering of the Concat at `index`, or why it stays float.
 pub(super) fn plan(graph: &Graph, index: usize) -> std::result::Result<ConcatLowering, String> {
     let node = &graph.nodes[index];

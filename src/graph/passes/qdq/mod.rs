@@ -52,6 +52,7 @@ pub fn lower_qdq(graph: &mut Graph) -> Result<usize> {
 /// [`lower_qdq`], returning which nodes were lowered and why the others were not.
 pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
     let mut report = QdqLowering::default();
+    let borders = elementwise::QdqBorders::of(graph);
     let mut index = 0;
     while index < graph.nodes.len() {
         let name = graph.nodes[index].name.clone();
@@ -65,15 +66,16 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
                 pool::apply(graph, index, lowering);
                 "a MaxPool on its quantized values"
             }),
-            Op::Unary(_) | Op::Binary(_) | Op::Clip if elementwise::reported(graph, index) => {
+            Op::Unary(_) | Op::Binary(_) | Op::Clip
+                if borders.reports_elementwise(graph, index) =>
+            {
                 elementwise::lower(graph, &mut index)
             }
-            Op::Concat { .. } if concat::reads_dequantized(graph, index) => {
-                concat::plan(graph, index).map(|lowering| {
+            Op::Concat { .. } if borders.reports_concat(graph, index) => concat::plan(graph, index)
+                .map(|lowering| {
                     concat::apply(graph, index, lowering);
                     "a QLinearConcat"
-                })
-            }
+                }),
             _ => {
                 index += 1;
                 continue;
