@@ -128,9 +128,7 @@ fn quantization(inputs: Inputs, index: usize, what: &str) -> Result<TensorQuanti
         zero_point: zero[0],
         dtype: zero_point.dtype(),
     };
-    quantization
-        .check("", what)
-        .map_err(|error| bad_value(error.to_string()))?;
+    quantization.check("", what)?;
     Ok(quantization)
 }
 

@@ -65,12 +65,18 @@ fn quantization(args: &Args<'_>, index: usize, what: &str) -> Result<TensorQuant
     let dtype = args
         .constant(index + 1, &zero_name)?
         .map(|zero| zero.dtype());
-    match (scale, zero_point, dtype) {
-        (Some(scale), Some(zero_point), Some(dtype)) => Ok(TensorQuantization {
-            scale: scale as f32,
-            zero_point: zero_point as i32,
-            dtype,
-        }),
-        _ => Err(args.invalid(format!("{scale_name} and {zero_name} are required"))),
-    }
+    let (Some(scale), Some(zero_point), Some(dtype)) = (scale, zero_point, dtype) else {
+        return Err(args.invalid(format!("{scale_name} and {zero_name} are required")));
+    };
+    let quantization = TensorQuantization {
+        scale: scale as f32,
+        zero_point: zero_point as i32,
+        dtype,
+    };
+    // Checked here too (the launchers check again) so that the error names the node.
+    let op = args.node.op.name();
+    quantization
+        .check(op, what)
+        .map_err(|error| args.invalid(error.to_string()))?;
+    Ok(quantization)
 }
