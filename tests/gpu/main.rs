@@ -22,6 +22,7 @@ mod pooling;
 mod properties;
 mod quantize;
 mod quantized_pooling;
+mod quantized_elementwise;
 mod reduce;
 mod resize;
 mod runtime;

@@ -10,11 +10,13 @@
 //!   integer run (`export_to_onnxruntime`).
 //! - Small graphs built here (odd channel counts, zero points 0/128/255 and −128/0/127, saturating
 //!   scales): the lowered graph's integers are the same bytes on the CPU and the GPU, and within a
-//!   derived bound of the unlowered float path (`chain_step_bounds`).
+//!   derived bound of the unlowered float path (`chain_step_bounds`); likewise a chain of the
+//!   integer element-wise ops (QLinearAdd → LookupTable → QLinearConcat, `elementwise.rs`).
 mod bench;
 mod chains;
 mod common;
 mod export_to_onnxruntime;
 mod moves_and_pools;
+mod elementwise;
 mod onnxruntime_models;
 mod onnxruntime_runner;

@@ -40,6 +40,7 @@ pub(crate) mod normalize;
 pub(crate) mod pool;
 pub(crate) mod qlinear_pool;
 pub(crate) mod quantize;
+pub(crate) mod quantized_elementwise;
 pub(crate) mod reduce;
 pub(crate) mod reshape;
 pub(crate) mod resize;

@@ -12,6 +12,7 @@ use crate::graph::{
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
+use crate::ops::quantized_elementwise::QLinearBinaryOp;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::{Activation, PointwiseActivation};
@@ -68,10 +69,13 @@ pub(crate) fn variant(op: &Op) -> usize {
         Op::Lrn(_) => 43,
         Op::QLinearAveragePool(_) => 44,
         Op::QLinearGlobalAveragePool => 45,
+        Op::QLinearBinary { .. } => 46,
+        Op::QLinearConcat { .. } => 47,
+        Op::LookupTable { .. } => 48,
     }
 }
 
-pub(crate) const VARIANTS: usize = 46;
+pub(crate) const VARIANTS: usize = 49;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -140,6 +144,15 @@ pub(crate) fn sample_ops() -> Vec<Op> {
             ..conv_attrs(vec![], AutoPad::NotSet)
         }),
         Op::MatMulInteger,
+        Op::QLinearBinary {
+            op: QLinearBinaryOp::Add,
+        },
+        Op::QLinearBinary {
+            op: QLinearBinaryOp::Mul,
+        },
+        Op::QLinearConcat { axis: 1 },
+        Op::LookupTable { x_dtype: DType::I8 },
+        Op::LookupTable { x_dtype: DType::U8 },
         Op::QuantizeLinear {
             axis: 1,
             saturate: true,

@@ -52,6 +52,7 @@ mod normalization;
 mod pool;
 mod quantize;
 mod quantized_pool;
+mod quantized_elementwise;
 mod reduce;
 mod resize;
 #[cfg(test)]
@@ -78,6 +79,9 @@ pub enum Family {
     Conv,
     /// QLinearConv, QuantizeLinear, DequantizeLinear.
     Quantize,
+    /// QLinearAdd / QLinearMul, QLinearConcat, LookupTable: the integer ops between quantized
+    /// layers, made by the QDQ lowering.
+    QuantizedElementwise,
     /// MaxPool, AveragePool and their global forms.
     Pool,
     /// BatchNormalization, LayerNormalization, LRN, Softmax, LogSoftmax.
@@ -90,18 +94,19 @@ pub enum Family {
     Layout,
     /// Gather, Shape, ConstantOfShape, Range, Identity, Dropout.
     Indexing,
-    /// QLinearAveragePool, QLinearGlobalAveragePool.
+    /// QLinearAveragePool, QLinearGlobalAveragePool: made by the QDQ lowering.
     QuantizedPool,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 13] = [
         Family::Elementwise,
         Family::Convert,
         Family::Matmul,
         Family::Conv,
         Family::Quantize,
+        Family::QuantizedElementwise,
         Family::Pool,
         Family::Normalization,
         Family::Reduce,
@@ -111,6 +116,12 @@ impl Family {
         Family::QuantizedPool,
     ];
 
+    /// Whether only kiln's passes make this family's ops: they have no ONNX op type (its
+    /// [`FamilySpec::onnx`] is empty), and the exporter writes each as several standard nodes.
+    pub fn made_by_passes(self) -> bool {
+        matches!(self, Family::QuantizedElementwise | Family::QuantizedPool)
+    }
+
     /// This family's registry entry.
     pub fn spec(self) -> &'static FamilySpec {
         match self {
@@ -119,6 +130,7 @@ impl Family {
             Family::Matmul => &matmul::SPEC,
             Family::Conv => &conv::SPEC,
             Family::Quantize => &quantize::SPEC,
+            Family::QuantizedElementwise => &quantized_elementwise::SPEC,
             Family::Pool => &pool::SPEC,
             Family::Normalization => &normalization::SPEC,
             Family::Reduce => &reduce::SPEC,
@@ -225,6 +237,9 @@ impl Op {
             Op::Conv(_) | Op::ConvTranspose(_) => Family::Conv,
             Op::QLinearConv(_) | Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => {
                 Family::Quantize
+            }
+            Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => {
+                Family::QuantizedElementwise
             }
             Op::MaxPool(_) | Op::AveragePool(_) | Op::GlobalAveragePool | Op::GlobalMaxPool => {
                 Family::Pool

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::normalization::lrn;
 use crate::runtime::gpu::args::Args;
-use crate::runtime::gpu::{conv, convert, dense, layout, pointwise, quantized_pool};
+use crate::runtime::gpu::{conv, convert, dense, layout, pointwise, quantized, quantized_pool};
 use crate::tensor::{DType, GpuTensor};
 
 /// What the ops without a GPU kernel (MatMulInteger, Shape, ConstantOfShape, Range) need instead:
@@ -39,6 +39,9 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         Op::ConvTranspose(attrs) => conv::conv_transpose(args, attrs),
         Op::QLinearConv(attrs) => conv::q8_conv_weights(args)
             .and_then(|weights| conv::qlinear_conv(args, attrs, &weights)),
+        Op::QLinearBinary { op } => quantized::qlinear_binary(args, *op),
+        Op::QLinearConcat { axis } => quantized::qlinear_concat(args, *axis),
+        Op::LookupTable { x_dtype } => quantized::lookup_table(args, *x_dtype),
         Op::QuantizeLinear { axis, .. } => pointwise::quantize(args, *axis),
         Op::DequantizeLinear { axis } => pointwise::dequantize(args, *axis),
         Op::MaxPool(attrs) => conv::pool(args, attrs, true),

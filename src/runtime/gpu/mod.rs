@@ -24,6 +24,7 @@ mod layout;
 pub mod packed;
 mod pointwise;
 mod quantized_pool;
+mod quantized;
 
 #[cfg(test)]
 pub(crate) use dispatch::NO_GPU_KERNEL;
@@ -160,6 +161,8 @@ pub fn reads_as_constant(op: &Op, index: usize) -> bool {
         | Op::BatchNormalization { .. } => index >= 1,
         Op::QLinearConv(_) => index != 0 && index != 8,
         Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => index >= 1,
+        Op::QLinearBinary { .. } => index != 0 && index != 3,
+        Op::QLinearConcat { .. } => index < 2 || !(index - 2).is_multiple_of(3),
         Op::ConstantOfShape { .. } | Op::Range => true,
         _ => false,
     }

@@ -9,9 +9,17 @@
 //! `QLinearConv` ([`conv`]); `DQ(x) → op → Q` with the same quantization, for every op that only
 //! moves or selects values (MaxPool, Reshape, Transpose, Slice, nearest Resize, Pad, ...) ⇒ the op
 //! on the integers ([`passthrough`]); `DQ → AveragePool / GlobalAveragePool → Q` ⇒
-//! `QLinearAveragePool / QLinearGlobalAveragePool` ([`average`]).
+//! `QLinearAveragePool / QLinearGlobalAveragePool` ([`average`]); `DQ(a), DQ(b) → Add/Mul → Q` ⇒
+//! `QLinearBinary` ([`binary`]), `DQ(x_i)… → Concat → Q` ⇒ `QLinearConcat` ([`concat`]) and any
+//! element-wise chain from one DQ to one Q ⇒ `LookupTable` ([`table`]).
 
 mod average;
+mod binary;
+mod concat;
+mod elementwise;
+#[cfg(test)]
+mod elementwise_tests;
+mod table;
 #[cfg(test)]
 mod average_tests;
 mod border;
@@ -34,7 +42,8 @@ use crate::tensor::{DType, HostTensor};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QdqLowering {
     /// Names of the nodes now computed in integers (Conv as QLinearConv, value moves on
-    /// int8/uint8, ...).
+    /// int8/uint8, Add/Mul as QLinearBinary, Concat as QLinearConcat, an element-wise chain as a
+    /// LookupTable named after its last node, ...).
     pub lowered: Vec<String>,
     /// `(node, reason)` for each node the lowering considered and left in float.
     pub kept_float: Vec<(String, String)>,
@@ -52,6 +61,7 @@ pub fn lower_qdq(graph: &mut Graph) -> Result<usize> {
 /// [`lower_qdq`], returning which nodes were lowered and why the others were not.
 pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
     let mut report = QdqLowering::default();
+    let borders = elementwise::QdqBorders::of(graph);
     let mut index = 0;
     while index < graph.nodes.len() {
         let name = graph.nodes[index].name.clone();
@@ -73,6 +83,16 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
                     "a move of its quantized values"
                 })
             }
+            Op::Unary(_) | Op::Binary(_) | Op::Clip
+                if borders.reports_elementwise(graph, index) =>
+            {
+                elementwise::lower(graph, &mut index)
+            }
+            Op::Concat { .. } if borders.reports_concat(graph, index) => concat::plan(graph, index)
+                .map(|lowering| {
+                    concat::apply(graph, index, lowering);
+                    "a QLinearConcat"
+                }),
             _ => {
                 index += 1;
                 continue;

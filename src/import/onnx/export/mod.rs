@@ -14,6 +14,9 @@ mod qdq;
 #[cfg(test)]
 mod qdq_tests;
 mod qlinear_pool;
+mod quantized_elementwise;
+#[cfg(test)]
+mod quantized_elementwise_tests;
 #[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]

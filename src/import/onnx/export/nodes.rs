@@ -29,6 +29,9 @@ pub(crate) fn write_node(writer: &mut NodeWriter, graph: &Graph, node: &Node) ->
     let outputs = node.outputs.clone();
     match &node.op {
         Op::QLinearConv(conv) => return integer::write_qlinear_conv(writer, graph, node, conv),
+        Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => {
+            return super::quantized_elementwise::write_quantized_elementwise(writer, node);
+        }
         Op::Unary(UnaryOp::Activation(activation)) => {
             let (input, output) = single_io(node)?;
             return write_activation(writer, &node.name, (*activation).into(), input, output);
@@ -99,6 +102,8 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
     Ok(match &node.op {
         Op::Unary(_) | Op::Binary(_) | Op::Clip | Op::Where | Op::Compare(_) | Op::Not => vec![],
         Op::MatMul { .. } | Op::MatMulInteger | Op::GlobalAveragePool | Op::GlobalMaxPool => vec![],
+        // Written as several standard nodes by `quantized_elementwise.rs`, never as one.
+        Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => vec![],
         Op::Slice
         | Op::Squeeze
         | Op::Unsqueeze
