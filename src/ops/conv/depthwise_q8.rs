@@ -52,6 +52,7 @@ pub fn conv2d_q8_depthwise(
     check_q8_dtypes(OP, epilogue)?;
     let operands = (x, w, bias);
     let input = epilogue.input;
+    // The kernel uses no dot4 product; the unpacked path's check needs no device feature.
     let (dims, _) = check_operands(OP, gpu, operands, quant, params, Dot4Path::Unpacked, input)?;
     if !depthwise_q8_fits(&dims) {
         return Err(Error::InvalidArgument {
