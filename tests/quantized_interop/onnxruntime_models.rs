@@ -15,7 +15,7 @@ use kiln::tensor::HostTensor;
 use crate::common::{plan_ops, run_lowered, run_unlowered};
 
 /// `cache/quantized-models`, or `None` (after saying why) when it is absent and not required.
-fn models_dir() -> Option<PathBuf> {
+pub(crate) fn models_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("KILN_QUANTIZED_MODELS").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cache/quantized-models"),
         PathBuf::from,
@@ -35,14 +35,14 @@ fn models_dir() -> Option<PathBuf> {
 }
 
 /// One line of `manifest.txt`: model, input name, output step (0: float output), Conv count.
-struct ModelEntry {
-    name: String,
-    input: String,
-    output_step: f64,
-    convs: usize,
+pub(crate) struct ModelEntry {
+    pub(crate) name: String,
+    pub(crate) input: String,
+    pub(crate) output_step: f64,
+    pub(crate) convs: usize,
 }
 
-fn manifest(dir: &std::path::Path) -> Vec<ModelEntry> {
+pub(crate) fn manifest(dir: &std::path::Path) -> Vec<ModelEntry> {
     let text = std::fs::read_to_string(dir.join("manifest.txt")).expect("manifest.txt reads");
     text.lines()
         .map(|line| {
@@ -70,7 +70,7 @@ fn manifest(dir: &std::path::Path) -> Vec<ModelEntry> {
 /// gain `x_scale · Σ|w| / y_scale`; calibration sets every layer's output range from that layer's
 /// own values, so for these He-scaled layers the gain is about 1, and a layer adds at most one
 /// step of its own. Along a path of k requantizations the output can so be off by about k steps.
-fn requantization_depth(graph: &Graph) -> usize {
+pub(crate) fn requantization_depth(graph: &Graph) -> usize {
     let mut depth: HashMap<&str, usize> = HashMap::new();
     for node in &graph.nodes {
         let input_depth = (node.inputs.iter().flatten())
@@ -89,7 +89,7 @@ fn requantization_depth(graph: &Graph) -> usize {
 }
 
 /// max |got − want| / step, rounded to whole steps (both are multiples of the step).
-fn max_steps(got: &HostTensor, want: &HostTensor, step: f64) -> f64 {
+pub(crate) fn max_steps(got: &HostTensor, want: &HostTensor, step: f64) -> f64 {
     assert_eq!(got.shape(), want.shape());
     (got.to_f64_vec().iter().zip(want.to_f64_vec()))
         .map(|(a, b)| ((a - b) / step).abs().round())
