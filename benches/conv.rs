@@ -1,8 +1,9 @@
 //! Criterion benches for the convolutions on real layer shapes: a ResNet-50 3×3 stage (64 → 64,
 //! 56×56), a MobileNetV2 depthwise block (144 channels, 56×56, 3×3) and a YOLO 640×640 stem (3 →
 //! 16, 3×3, stride 2), batch 1. The f32 implicit GEMM, f16, int8, the weight-only int8 and int4
-//! implicit GEMMs and the packed-weight im2col path (the same two) run the dense layers; the
-//! depthwise layer runs the direct kernel and, as its baseline in the same run, the implicit GEMM.
+//! implicit GEMMs and the packed-weight im2col path (the same two) run the dense layers, int8 on
+//! each dot4 path the device has; the depthwise layer runs the direct f32 kernel and, as its
+//! baseline in the same run, the implicit GEMM, and int8 on its direct depthwise kernel.
 //! Throughput is `2·MACs`, so criterion prints GFLOP/s-style rates. `KILN_BENCH_SCALE` divides the
 //! spatial sides (default 4 for lavapipe; use 1 on a GPU); the device comes from `KILN_BACKEND` /
 //! `KILN_ADAPTER`.
@@ -131,40 +132,59 @@ fn bench_layer(c: &mut Criterion, gpu: &Gpu, layer: &Layer, rng: &mut SeededRng)
                 })
             })
         });
-        let quantize = |values: &[f32]| {
-            values
-                .iter()
-                .map(|&v| (v * 127.0) as i8)
-                .collect::<Vec<_>>()
-        };
-        let k = w_shape[1..].iter().product();
-        let weights = Q8Weights::from_parts(
-            w_shape[0],
-            k,
-            &quantize(&w),
-            vec![0.01; w_shape[0]],
-            vec![0; w_shape[0]],
-        )
-        .unwrap();
-        let w8 = GpuQ8ConvWeights::upload(gpu, &weights, w_shape).unwrap();
-        let x8 = GpuTensor::upload(gpu, &x_shape, &quantize(&x)).unwrap();
-        let quant = QLinearQuant {
-            input_scale: 0.01,
-            input_zero_point: 0,
-            output_scale: 0.05,
-            output_zero_point: 0,
-        };
-        let path = Dot4Path::preferred(gpu);
-        group.bench_function(BenchmarkId::new("int8", side), |b| {
+        bench_weight_only(&mut group, gpu, (&x32, &w, w_shape), params, side);
+    }
+    bench_int8(&mut group, gpu, (&x, x_shape, &w, w_shape), params, side);
+    group.finish();
+}
+
+/// Int8 QLinearConv of the layer: a depthwise layer on its direct kernel, a dense one on the
+/// implicit GEMM with each dot4 path the device has (the unpacked one always), in `group`.
+fn bench_int8(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    gpu: &Gpu,
+    (x, x_shape, w, w_shape): (&[f32], [usize; 4], &[f32], [usize; 4]),
+    params: &Conv2dParams,
+    side: usize,
+) {
+    let quantize = |values: &[f32]| {
+        values
+            .iter()
+            .map(|&v| (v * 127.0) as i8)
+            .collect::<Vec<_>>()
+    };
+    let k = w_shape[1..].iter().product();
+    let weights = Q8Weights::from_parts(
+        w_shape[0],
+        k,
+        &quantize(w),
+        vec![0.01; w_shape[0]],
+        vec![0; w_shape[0]],
+    )
+    .unwrap();
+    let w8 = GpuQ8ConvWeights::upload(gpu, &weights, w_shape).unwrap();
+    let x8 = GpuTensor::upload(gpu, &x_shape, &quantize(x)).unwrap();
+    let quant = QLinearQuant {
+        input_scale: 0.01,
+        input_zero_point: 0,
+        output_scale: 0.05,
+        output_zero_point: 0,
+    };
+    let mut paths = vec![("int8 unpacked", Dot4Path::Unpacked)];
+    if params.groups == x_shape[1] {
+        paths = vec![("int8 depthwise", Dot4Path::Unpacked)];
+    } else if gpu.capabilities().packed_dot4 {
+        paths.push(("int8 dot4 builtin", Dot4Path::Builtin));
+    }
+    for (name, path) in paths {
+        group.bench_function(BenchmarkId::new(name, side), |b| {
             b.iter_custom(|iters| {
                 timed(gpu, iters, || {
                     drop(conv2d_q8(gpu, &x8, &w8, None, &quant, params, path).unwrap())
                 })
             })
         });
-        bench_weight_only(&mut group, gpu, (&x32, &w, w_shape), params, side);
     }
-    group.finish();
 }
 
 /// The dense layer's weight kept quantized: weight-only int8 and int4 on the implicit GEMM's

@@ -17,12 +17,7 @@
 // K ≤ 65793 (the launcher checks K; 65793 · 255 · 128 < 2³¹), and the i32 bias added on top must
 // keep it in range (ONNX's accumulator is i32 as well).
 //
-// f32(acc) must equal the host's round-to-nearest-even conversion for every i32, but WGSL lets an
-// i32 → f32 conversion round either way once |acc| ≥ 2²⁴. So it is formed as
-// f32(acc >> 8) · 256 + f32(acc & 255): both terms are exact and the one rounding
-// is the addition's. This and the multiply by multiplier[m] (computed in f32 on the host) assume
-// WGSL's correctly rounded f32 add and multiply round to nearest even, as IEEE hardware does; with
-// them the result is bit-exact with the reference. `round` is half-to-even in WGSL.
+// The requantization is conv_q8_requantize.wgsl's, joined before this file.
 //
 // Tiles as in matmul_q8.wgsl: 16×16 threads compute a 64×64 block, each thread 4 channels × 4
 // neighbouring pixels with 16 i32 accumulators, K advancing 16 words (64 values) per step through
@@ -34,21 +29,18 @@
 // of one channel fill exactly one word, written with one store; otherwise words can straddle
 // channels and threads, so the launcher zeroes y and each byte is ORed in atomically: race-free
 // either way.
-// Joined after dot4_i8_*.wgsl and conv_geometry.wgsl. Bindings: 0 = x words, 1 = weight words,
-// 2 = bias (i32), 3 = y words, 4 = params, 5 = geometry, 6 = weight row sums, 7 = multipliers.
+// Joined after dot4_i8_*.wgsl, conv_geometry.wgsl and conv_q8_requantize.wgsl. Bindings: 0 = x
+// words, 1 = weight words, 2 = bias (i32), 3 = y words, 4 = params, 5 = geometry, 6 = weight row
+// sums, 7 = multipliers.
 
 const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
 const TILE_KW: u32 = 16u;
 
-override HAS_BIAS: bool = false;
 override WHOLE_WORDS: bool = false;
-// uint8 activations map exactly onto int8 by flipping each byte's top bit (v − 128); the launcher
-// passes the zero points shifted the same way, so the arithmetic is the int8 one throughout.
+// uint8 input maps exactly onto int8 by flipping each byte's top bit (v − 128); the launcher
+// passes the zero point shifted the same way, so the arithmetic is the int8 one throughout.
 override INPUT_U8: bool = false;
-override OUTPUT_U8: bool = false;
-// A fused Relu: the output is clamped below at the zero point (the real value 0).
-override RELU: bool = false;
 
 struct Q8ConvParams {
     // Output channels per group, columns (N·OH·OW), K and weight words per row.
@@ -62,11 +54,9 @@ struct Q8ConvParams {
 
 @group(0) @binding(0) var<storage, read> x_words: array<u32>;
 @group(0) @binding(1) var<storage, read> w_words: array<u32>;
-@group(0) @binding(2) var<storage, read> bias: array<i32>;
 @group(0) @binding(3) var<storage, read_write> y_words: array<atomic<u32>>;
 @group(0) @binding(4) var<uniform> params: Q8ConvParams;
 @group(0) @binding(6) var<storage, read> w_row_sums: array<i32>;
-@group(0) @binding(7) var<storage, read> multipliers: array<f32>;
 
 var<workgroup> tile_w: array<vec4<u32>, 256>;
 var<workgroup> tile_x: array<vec4<u32>, 256>;
@@ -138,20 +128,10 @@ fn dot4_i8_row(w: u32, x: vec4<u32>) -> vec4<i32> {
     return vec4<i32>(dot4_i8(w, x.x), dot4_i8(w, x.y), dot4_i8(w, x.z), dot4_i8(w, x.w));
 }
 
-// The output byte of accumulator `acc` (zero point already expanded) for `channel`.
+// The output byte of accumulator `acc` (zero point not yet taken out) for `channel`.
 fn requantize(acc: i32, channel: u32) -> u32 {
-    var total = acc - params.x_zero_point * w_row_sums[channel];
-    if HAS_BIAS {
-        total += bias[channel];
-    }
-    let value = f32(total >> 8u) * 256.0 + f32(total & 0xff);
-    let scaled = round(value * multipliers[channel]);
-    var q = clamp(scaled + f32(params.y_zero_point), -128.0, 127.0);
-    if RELU {
-        q = max(q, f32(params.y_zero_point));
-    }
-    let byte = bitcast<u32>(i32(q)) & 0xffu;
-    return select(byte, byte ^ 0x80u, OUTPUT_U8);
+    let sum = acc - params.x_zero_point * w_row_sums[channel];
+    return requantize_sum(sum, channel, params.y_zero_point);
 }
 
 @compute @workgroup_size(16, 16, 1)

@@ -1,5 +1,6 @@
 // Int8 W8A8 GEMM (ONNX MatMulInteger), exact in i32, then handed to store_c:
-//   acc[b, m, n] = Σ_k (a[b·M + m, k] − a_zp)·(w[n, k] − w_zp[n])
+//   acc[b, m, n] = Σ_k (a[b·M + m, k] − a_zp[m])·(w[n, k] − w_zp[n])
+// (a_zp is one zero point, or one per row m of every batch, as ONNX MatMulInteger allows)
 //
 // Assumes the layouts of src/tensor/q8.rs: A is [batch · M, K] and W is [N, K] (shared by every
 // batch), both int8 with K contiguous and every row padded to k_words = ceil(K / 4) u32 words,
@@ -28,7 +29,9 @@
 // Joined with: dot4_i8_*.wgsl (fn dot4_i8(a: u32, b: u32) -> i32) before this file, and
 // matmul_q8_store_*.wgsl (fn store_c(batch: u32, row: u32, col: u32, acc: i32)) after it.
 // Bindings: 0 = A words, 1 = W words, 2 = bias (f32 store only, matmul_epilogue.wgsl), 3 = C,
-// 4 = params, 5 = W row sums, 6 = W zero points (i32), 7 = W scales (f32 store only).
+// 4 = params, 5 = W row sums, 6 = W zero points (i32), 7 = W scales (f32 store only),
+// 8 = A zero points (i32: one, or one per row when params.a_zero_point_per_row is 1; read from the
+// device, so a zero point computed at run time by DynamicQuantizeLinear never goes to the host).
 
 const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
@@ -43,8 +46,10 @@ struct Q8Params {
     k_words: u32,
     // Keeps the bytes of a row's last word that lie before K (all ones when K % 4 == 0).
     last_word_mask: u32,
-    a_zero_point: i32,
+    a_zero_point_per_row: u32,
     a_scale: f32,
+    // The output zero point of the requantizing store (matmul_q8_store_q8.wgsl).
+    y_zero_point: i32,
 }
 
 @group(0) @binding(0) var<storage, read> a_words: array<u32>;
@@ -52,6 +57,7 @@ struct Q8Params {
 @group(0) @binding(4) var<uniform> params: Q8Params;
 @group(0) @binding(5) var<storage, read> w_row_sums: array<i32>;
 @group(0) @binding(6) var<storage, read> w_zero_points: array<i32>;
+@group(0) @binding(8) var<storage, read> a_zero_points: array<i32>;
 
 var<workgroup> tile_a: array<vec4<u32>, 256>;
 var<workgroup> tile_w: array<vec4<u32>, 256>;
@@ -117,10 +123,12 @@ fn main(
     }
     a_sum_parts[thread] = a_sum_part;
     workgroupBarrier();
-    let k_a_zero_point = i32(params.k) * params.a_zero_point;
     for (var i = 0u; i < 4u; i++) {
         let tile_row = local.y * 4u + i;
         let row = row0 + tile_row;
+        let per_row = params.a_zero_point_per_row == 1u;
+        let a_zero_point = a_zero_points[select(0u, min(row, params.m - 1u), per_row)];
+        let k_a_zero_point = i32(params.k) * a_zero_point;
         // Tile row r was loaded, a quarter each, by threads 4r .. 4r + 3.
         let a_sum = a_sum_parts[4u * tile_row] + a_sum_parts[4u * tile_row + 1u]
             + a_sum_parts[4u * tile_row + 2u] + a_sum_parts[4u * tile_row + 3u];
@@ -129,7 +137,7 @@ fn main(
             if row < params.m && col < params.n {
                 let w_zero_point = w_zero_points[col];
                 let zero_point_terms = k_a_zero_point * w_zero_point
-                    - params.a_zero_point * w_row_sums[col] - w_zero_point * a_sum;
+                    - a_zero_point * w_row_sums[col] - w_zero_point * a_sum;
                 store_c(batch, row, col, acc[i][j] + zero_point_terms);
             }
         }

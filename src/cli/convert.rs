@@ -3,12 +3,15 @@
 //! a `.kiln` input keeps its own provenance. `--pack q8|q4` packs every weight that can be
 //! packed first. An ONNX output writes packed weights as QDQ (int8/uint8, and int4/uint4 from
 //! opset 21); block-sparse and N:M weights, and Q4 below `--opset 21`, are written dense.
+//! `--lower-qdq` writes the graph with its QDQ patterns lowered to integer ops (an ONNX output
+//! writes those in standard ops again), so that another engine can run kiln's integer graph.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kiln::format::{load_kiln, save_kiln, Provenance};
 use kiln::graph::packing::{pack_weights, Packing};
+use kiln::graph::passes::{eliminate_dead_nodes, lower_qdq_report};
 use kiln::graph::Graph;
 use kiln::import::onnx::ExportOptions;
 use kiln::import::{darknet, darknet_weights, onnx, ModelKind};
@@ -32,6 +35,10 @@ pub struct ConvertArgs {
     /// The ONNX opset to write (default: the latest the graph needs, 21 with Q4 weights).
     #[arg(long)]
     pub opset: Option<i64>,
+    /// Lowers the QDQ patterns to integer ops first (as a Plan does), printing which nodes run
+    /// in integers and why the others stay float.
+    #[arg(long)]
+    pub lower_qdq: bool,
 }
 
 /// The packing `--pack` names.
@@ -89,6 +96,14 @@ pub fn execute(args: ConvertArgs) -> kiln::Result<ExitCode> {
         log::info!("packed {} weights as {name}", packed.len());
         if provenance.recipe.is_null() {
             provenance.recipe = serde_json::json!({ "pack": name });
+        }
+    }
+    if args.lower_qdq {
+        let report = lower_qdq_report(&mut graph)?;
+        eliminate_dead_nodes(&mut graph)?;
+        println!("lowered to integer ops: {}", report.lowered.join(", "));
+        for (node, reason) in &report.kept_float {
+            println!("kept float: {node}: {reason}");
         }
     }
     match output_kind {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kiln::format::{inspect::format_table, load_kiln};
-use kiln::graph::passes::{arithmetic_table, node_arithmetic, optimize_with, PassOptions};
+use kiln::graph::passes::{
+    arithmetic_table, border_conversions, node_arithmetic, optimize_with, PassOptions,
+};
 use kiln::graph::Graph;
 use kiln::import::{load_model, ModelKind};
 
@@ -62,6 +64,9 @@ fn print_arithmetic(graph: &Graph) {
                 "{}",
                 arithmetic_table(&node_arithmetic(&optimized, &lowering))
             );
+            for broken in border_conversions(&optimized) {
+                println!("border: {broken}");
+            }
         }
         Err(error) => println!("\nQDQ lowering not shown: the passes failed: {error}"),
     }

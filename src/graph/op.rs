@@ -9,6 +9,7 @@ use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::gemm::GemmOptions;
 use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
+use crate::ops::quantized_elementwise::QLinearBinaryOp;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, ResizeMode};
 use crate::ops::{Activation, PointwiseActivation};
@@ -148,8 +149,40 @@ pub enum Op {
     ConvTranspose(ConvTransposeAttrs),
     /// `(x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, b?) -> y`.
     QLinearConv(ConvAttrs),
+    /// `(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point) -> y`:
+    /// onnxruntime's QLinearAdd / QLinearMul on int8/uint8 values with numpy broadcasting and
+    /// per-tensor constant quantization ([`crate::ops::quantized_elementwise`]).
+    QLinearBinary {
+        /// Add or Mul.
+        op: QLinearBinaryOp,
+    },
+    /// `(y_scale, y_zero_point, x0, x0_scale, x0_zero_point, x1, …) -> y`: onnxruntime's
+    /// QLinearConcat, each int8/uint8 input requantized to the output's quantization.
+    QLinearConcat {
+        /// The axis (may be negative).
+        axis: i64,
+    },
+    /// `(x, table) -> y`: `y = table[x − min(x's dtype)]` for int8/uint8 `x` and a 256-entry
+    /// int8/uint8 `table`; what a float computation between a DequantizeLinear and a
+    /// QuantizeLinear lowers to.
+    LookupTable {
+        /// x's dtype (`I8` or `U8`), which sets the table's origin (−128 or 0): the exporter, which
+        /// sees no value types, needs it to write the standard form; x must have it.
+        x_dtype: DType,
+    },
     /// `(a, b, a_zero_point?, b_zero_point?) -> i32`.
     MatMulInteger,
+    /// `(x) -> (y: u8, y_scale: f32 [], y_zero_point: u8 [])` (ONNX opset 11).
+    DynamicQuantizeLinear,
+    /// `(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point, bias?) -> y`
+    /// (int8 or uint8 from `y_zero_point`). ONNX's QLinearMatMul has no `bias` and no activation:
+    /// both come only from the QDQ lowering of a Gemm (an i32 bias per column of scale
+    /// `a_scale · b_scale[n]`, and a Relu before the output's quantization). Export writes it as
+    /// `DequantizeLinear → MatMul → [Add] → [Relu] → QuantizeLinear`.
+    QLinearMatMul {
+        /// `Identity` as imported, or `Relu` from the lowering.
+        activation: Activation,
+    },
     /// `(x, y_scale, y_zero_point?) -> y` (int8 or uint8 from the zero point's type).
     QuantizeLinear {
         /// Axis of per-axis scales.
@@ -170,6 +203,13 @@ pub enum Op {
     GlobalAveragePool,
     /// `(x) -> y` of shape `[N, C, 1, 1]`.
     GlobalMaxPool,
+    /// `(x, x_scale, x_zero_point?, y_scale, y_zero_point?) -> y` (onnxruntime's `com.microsoft`
+    /// input order): AveragePool of int8/uint8 `x` over 2 spatial axes, summed in i32 and
+    /// requantized to `y`'s scale and zero point ([`crate::ops::pooling::qlinear`]).
+    QLinearAveragePool(PoolAttrs),
+    /// `(x, x_scale, x_zero_point?, y_scale, y_zero_point?) -> y` of shape `[N, C, 1, …]`: the
+    /// quantized GlobalAveragePool, as [`Op::QLinearAveragePool`].
+    QLinearGlobalAveragePool,
     /// `(x, scale, bias, mean, var) -> y` (inference mode only).
     BatchNormalization {
         /// Added to the variance.
@@ -327,13 +367,20 @@ impl Op {
             Op::Conv(_) => "Conv",
             Op::ConvTranspose(_) => "ConvTranspose",
             Op::QLinearConv(_) => "QLinearConv",
+            Op::QLinearBinary { op } => op.name(),
+            Op::QLinearConcat { .. } => "QLinearConcat",
+            Op::LookupTable { .. } => "LookupTable",
             Op::MatMulInteger => "MatMulInteger",
+            Op::DynamicQuantizeLinear => "DynamicQuantizeLinear",
+            Op::QLinearMatMul { .. } => "QLinearMatMul",
             Op::QuantizeLinear { .. } => "QuantizeLinear",
             Op::DequantizeLinear { .. } => "DequantizeLinear",
             Op::MaxPool(_) => "MaxPool",
             Op::AveragePool(_) => "AveragePool",
             Op::GlobalAveragePool => "GlobalAveragePool",
             Op::GlobalMaxPool => "GlobalMaxPool",
+            Op::QLinearAveragePool(_) => "QLinearAveragePool",
+            Op::QLinearGlobalAveragePool => "QLinearGlobalAveragePool",
             Op::BatchNormalization { .. } => "BatchNormalization",
             Op::LayerNormalization { .. } => "LayerNormalization",
             Op::Lrn(_) => "LRN",

@@ -13,6 +13,7 @@ pub mod matmul;
 pub mod normalization;
 pub mod pooling;
 pub mod quantize;
+pub mod quantized_elementwise;
 pub mod reduce;
 pub mod resize;
 pub mod softmax;
@@ -36,6 +37,7 @@ pub fn all_programs() -> Vec<&'static ShaderProgram> {
         normalization::PROGRAMS,
         pooling::PROGRAMS,
         quantize::PROGRAMS,
+        quantized_elementwise::PROGRAMS,
         reduce::PROGRAMS,
         resize::PROGRAMS,
         softmax::PROGRAMS,

@@ -16,6 +16,7 @@ use kiln::tensor::GpuTensor;
 
 use crate::common::{gpu, random_values};
 
+mod depthwise_q8;
 mod errors;
 mod int8;
 mod packed;

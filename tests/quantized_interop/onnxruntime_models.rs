@@ -9,11 +9,11 @@ use kiln::import::onnx::load_onnx;
 use kiln::io::npy::read_npy;
 use kiln::runtime::Backend;
 
-use crate::common::{run_lowered, run_unlowered};
+use crate::common::{plan_ops, run_lowered, run_unlowered};
 use crate::steps::{max_steps, requantization_depth};
 
 /// `cache/quantized-models`, or `None` (after saying why) when it is absent and not required.
-fn models_dir() -> Option<PathBuf> {
+pub(crate) fn models_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("KILN_QUANTIZED_MODELS").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cache/quantized-models"),
         PathBuf::from,
@@ -33,14 +33,14 @@ fn models_dir() -> Option<PathBuf> {
 }
 
 /// One line of `manifest.txt`: model, input name, output step (0: float output), Conv count.
-struct ModelEntry {
-    name: String,
-    input: String,
-    output_step: f64,
-    convs: usize,
+pub(crate) struct ModelEntry {
+    pub(crate) name: String,
+    pub(crate) input: String,
+    pub(crate) output_step: f64,
+    pub(crate) convs: usize,
 }
 
-fn manifest(dir: &std::path::Path) -> Vec<ModelEntry> {
+pub(crate) fn manifest(dir: &std::path::Path) -> Vec<ModelEntry> {
     let text = std::fs::read_to_string(dir.join("manifest.txt")).expect("manifest.txt reads");
     text.lines()
         .map(|line| {
@@ -117,15 +117,49 @@ fn onnxruntime_quantized_models_run_in_integers_and_agree() {
 }
 
 #[test]
-fn dynamic_quantization_is_not_yet_supported_and_says_so() {
-    // onnxruntime's `quantize_dynamic` writes DynamicQuantizeLinear, which kiln does not import
-    // yet (issue 13, item 2): the model must fail with an error naming the op, not run wrongly.
+fn dynamic_quantization_runs_in_integers_and_agrees_with_onnxruntime() {
+    // onnxruntime's `quantize_dynamic` MLP: DynamicQuantizeLinear → MatMulInteger (int8 weights,
+    // per tensor) → Cast → Mul by the scales' product → Add → Relu, twice.
     let Some(dir) = models_dir() else {
         return;
     };
-    let error = load_onnx(&dir.join("matmul_dynamic.onnx")).expect_err("an error");
-    assert!(
-        error.to_string().contains("DynamicQuantizeLinear"),
-        "{error}"
+    let graph = load_onnx(&dir.join("matmul_dynamic.onnx")).expect("the model loads");
+    let read = |what: &str| read_npy(&dir.join(format!("matmul_dynamic.{what}.npy"))).unwrap();
+    let (input, want) = (read("input"), read("output"));
+    let inputs = [("input".to_string(), input)];
+    let ops = plan_ops(&graph, &inputs);
+    assert_eq!(
+        (ops.iter())
+            .filter(|&&op| op == "MatMulInteger" || op == "DynamicQuantizeLinear")
+            .count(),
+        4,
+        "{ops:?}"
     );
+    let gpu = Gpu::from_env().expect("a GPU adapter (lavapipe in CI)");
+    let (on_cpu, _) = run_lowered(&graph, &inputs, Backend::Cpu);
+    let (on_gpu, _) = run_lowered(&graph, &inputs, Backend::Gpu(&gpu));
+    let (cpu, gpu_values, want) = (
+        on_cpu[0].to_f64_vec(),
+        on_gpu[0].to_f64_vec(),
+        want.to_f64_vec(),
+    );
+    let worst = |got: &[f64]| {
+        (got.iter().zip(&want))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+    };
+    eprintln!(
+        "matmul_dynamic: max |kiln − onnxruntime|: CPU {}, GPU {}; max |logit| {}",
+        worst(&cpu),
+        worst(&gpu_values),
+        want.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    );
+    // The bound is 0. Every step is exact integer arithmetic (MatMulInteger; DynamicQuantizeLinear's
+    // min, max, round and clamp) or one correctly rounded IEEE f32 operation on the same operands
+    // in the same order, in kiln's reference, in kiln's GPU kernels (DynamicQuantizeLinear divides
+    // with a correctly rounded long division; |acc| ≤ 48 · 255 · 128 < 2²⁴, so i32 → f32 is exact)
+    // and in onnxruntime's CPU kernels (MLAS divides x by the scale with IEEE division; Cast, Mul,
+    // Add and Relu are elementwise f32). So the three agree bit for bit.
+    assert_eq!(cpu, gpu_values, "GPU against the CPU reference");
+    assert_eq!(cpu, want, "kiln against onnxruntime");
 }

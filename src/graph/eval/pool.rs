@@ -1,5 +1,5 @@
-//! MaxPool, AveragePool and the global pools over f32 and f16 tensors (MaxPool also i8 and u8,
-//! exact through f32). Two spatial axes go through [`reference_pool2d`]; any other count as one
+//! MaxPool, AveragePool and the global pools over f32 and f16 tensors (MaxPool and GlobalMaxPool
+//! also i8 and u8, exact through f32). Two spatial axes go through [`reference_pool2d`]; any other count as one
 //! [`reference_pool2d`] pass per spatial axis, with the tensor viewed as `[1, outer, extent,
 //! inner]` and a `k × 1` window. That is exact, not an approximation: a pool window is a box, so
 //! its maximum is the maximum of per-axis maxima, and its average divides a box sum by a count
@@ -127,7 +127,14 @@ pub(crate) fn global_pool(kind: PoolKind, inputs: Inputs) -> Result<Vec<HostTens
             x.shape()
         )));
     }
-    let pooled = reference_global_pool(kind, &float_values(x, "x")?, plane);
+    let values: Vec<f32> = match (kind, x.dtype()) {
+        // Every 8-bit value is exact in f32, so the max is the integers' max.
+        (PoolKind::Max, DType::I8 | DType::U8) => {
+            x.to_f64_vec().into_iter().map(|v| v as f32).collect()
+        }
+        _ => float_values(x, "x")?.into_owned(),
+    };
+    let pooled = reference_global_pool(kind, &values, plane);
     let mut shape = x.shape().to_vec();
     shape[2..].fill(1);
     Ok(vec![tensor_from_f64(

@@ -10,9 +10,12 @@ use crate::graph::eval::args::{
 use crate::graph::eval::element::{tensor_from_f64, tensor_from_i64};
 use crate::graph::ConvAttrs;
 use crate::ops::conv::{reference_qlinear_conv, ConvGeometry, QLinearOperands, QLinearScales};
-use crate::ops::quantize::{reference_dequantize_linear, reference_quantize_linear, QdqAttributes};
+use crate::ops::quantize::{
+    reference_dequantize_linear, reference_dynamic_quantize_linear, reference_quantize_linear,
+    QdqAttributes,
+};
 use crate::ops::Activation;
-use crate::tensor::{DType, HostTensor};
+use crate::tensor::{DType, HostTensor, TensorData};
 
 /// QuantizeLinear `(x, y_scale, y_zero_point?)` to the zero point's dtype (i8 or u8; u8 when
 /// absent).
@@ -39,6 +42,19 @@ pub(crate) fn quantize_linear(axis: i64, inputs: Inputs) -> Result<Vec<HostTenso
     )?;
     let values = quantized.into_iter().map(i64::from);
     Ok(vec![tensor_from_i64(dtype, x.shape(), values)?])
+}
+
+/// DynamicQuantizeLinear `(x) -> (y, y_scale, y_zero_point)` through
+/// [`reference_dynamic_quantize_linear`].
+pub(crate) fn dynamic_quantize_linear(inputs: Inputs) -> Result<Vec<HostTensor>> {
+    expect_arity(inputs, 1, 1)?;
+    let x = required(inputs, 0)?;
+    let quantized = reference_dynamic_quantize_linear(&float_values(x, "x")?);
+    Ok(vec![
+        HostTensor::new(x.shape(), TensorData::U8(quantized.values))?,
+        HostTensor::new(&[], TensorData::F32(vec![quantized.scale]))?,
+        HostTensor::new(&[], TensorData::U8(vec![quantized.zero_point]))?,
+    ])
 }
 
 /// DequantizeLinear `(x, x_scale, x_zero_point?)` of an i8, u8 or i32 tensor, in the scale's

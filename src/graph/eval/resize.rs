@@ -1,4 +1,5 @@
-//! Resize `(x, roi?, scales?, sizes?)` of f32 and f16 tensors of any rank, nearest or linear,
+//! Resize `(x, roi?, scales?, sizes?)` of f32 and f16 tensors (and, nearest only, int8 and uint8)
+//! of any rank, nearest or linear,
 //! under every coordinate mode kiln has: the resized axes read from the inputs here (their extents
 //! from [`axis_geometry`]), the values from [`reference_resize_axes`], the ops' one reference.
 
@@ -9,24 +10,30 @@ use crate::graph::eval::args::{
 };
 use crate::graph::eval::element::tensor_from_f64;
 use crate::graph::ResizeAttrs;
-use crate::ops::resize::coordinates::{axis_geometry, ResizeTarget};
+use crate::ops::resize::coordinates::{axis_geometry, ResizeMode, ResizeTarget};
 use crate::ops::resize::{reference_resize_axes, AxisResize};
 use crate::tensor::shape::normalize_axis;
-use crate::tensor::HostTensor;
+use crate::tensor::{DType, HostTensor};
 
 /// Resize with `attrs`; exactly one of `scales` and `sizes` is given (non-empty), one entry per
 /// resized axis.
 pub(crate) fn resize(attrs: &ResizeAttrs, inputs: Inputs) -> Result<Vec<HostTensor>> {
     expect_arity(inputs, 1, 4)?;
     let x = required(inputs, 0)?;
-    let values = float_values(x, "X")?;
+    let values: Vec<f64> = match (x.dtype(), attrs.mode) {
+        // Nearest copies elements, so 8-bit values go through f64 exactly.
+        (DType::I8 | DType::U8, ResizeMode::Nearest(_)) => x.to_f64_vec(),
+        _ => float_values(x, "X")?
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect(),
+    };
     let resized = resized_axes(attrs, x.shape(), inputs)?;
     let mut shape = x.shape().to_vec();
     for axis in &resized {
         shape[axis.axis] = axis.output;
     }
     output_len(&shape)?;
-    let values: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
     let (shape, output) =
         reference_resize_axes(&values, x.shape(), &resized, attrs.mode, attrs.coordinates);
     Ok(vec![tensor_from_f64(x.dtype(), &shape, output)?])

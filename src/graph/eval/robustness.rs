@@ -12,6 +12,7 @@ use crate::graph::{
 use crate::ops::elementwise::{BinaryOp, UnaryOp, VariadicOp};
 use crate::ops::layout::PadMode;
 use crate::ops::normalization::LrnAttrs;
+use crate::ops::quantized_elementwise::QLinearBinaryOp;
 use crate::ops::reduce::ReduceKind;
 use crate::ops::resize::{CoordinateMode, NearestMode, ResizeMode};
 use crate::ops::{Activation, PointwiseActivation};
@@ -66,10 +67,17 @@ pub(crate) fn variant(op: &Op) -> usize {
         Op::Identity => 41,
         Op::Dropout => 42,
         Op::Lrn(_) => 43,
+        Op::QLinearAveragePool(_) => 44,
+        Op::QLinearGlobalAveragePool => 45,
+        Op::QLinearBinary { .. } => 46,
+        Op::QLinearConcat { .. } => 47,
+        Op::LookupTable { .. } => 48,
+        Op::DynamicQuantizeLinear => 49,
+        Op::QLinearMatMul { .. } => 50,
     }
 }
 
-pub(crate) const VARIANTS: usize = 44;
+pub(crate) const VARIANTS: usize = 51;
 
 fn conv_attrs(strides: Vec<usize>, auto_pad: AutoPad) -> ConvAttrs {
     ConvAttrs {
@@ -138,6 +146,19 @@ pub(crate) fn sample_ops() -> Vec<Op> {
             ..conv_attrs(vec![], AutoPad::NotSet)
         }),
         Op::MatMulInteger,
+        Op::DynamicQuantizeLinear,
+        Op::QLinearMatMul {
+            activation: Activation::Relu,
+        },
+        Op::QLinearBinary {
+            op: QLinearBinaryOp::Add,
+        },
+        Op::QLinearBinary {
+            op: QLinearBinaryOp::Mul,
+        },
+        Op::QLinearConcat { axis: 1 },
+        Op::LookupTable { x_dtype: DType::I8 },
+        Op::LookupTable { x_dtype: DType::U8 },
         Op::QuantizeLinear {
             axis: 1,
             saturate: true,
@@ -149,6 +170,14 @@ pub(crate) fn sample_ops() -> Vec<Op> {
         Op::AveragePool(pool_attrs(vec![2, 2], AutoPad::SameLower)),
         Op::GlobalAveragePool,
         Op::GlobalMaxPool,
+        Op::QLinearAveragePool(pool_attrs(vec![2, 2], AutoPad::NotSet)),
+        Op::QLinearAveragePool(PoolAttrs {
+            strides: vec![1, 2],
+            pads: vec![0, 1, 1, 0],
+            dilations: vec![1, 1],
+            ..pool_attrs(vec![3, 2], AutoPad::NotSet)
+        }),
+        Op::QLinearGlobalAveragePool,
         Op::BatchNormalization { epsilon: 1e-5 },
         Op::LayerNormalization {
             axis: -1,

@@ -24,7 +24,16 @@ pub(crate) fn broadcast(
 /// numpy matmul: a 1-D A is a row and a 1-D B a column (each dropped from the output again), and
 /// the batch axes before the last two broadcast.
 pub(crate) fn matmul(inputs: &NodeInputs<'_>) -> Result<Vec<usize>> {
-    let (a, b) = (inputs.shape(0)?, inputs.shape(1)?);
+    matmul_of(inputs, 0, 1)
+}
+
+/// [`matmul`] of inputs `a_index` and `b_index` (QLinearMatMul's operands are inputs 0 and 3).
+pub(crate) fn matmul_of(
+    inputs: &NodeInputs<'_>,
+    a_index: usize,
+    b_index: usize,
+) -> Result<Vec<usize>> {
+    let (a, b) = (inputs.shape(a_index)?, inputs.shape(b_index)?);
     if a.is_empty() || b.is_empty() {
         return Err(inputs.error(format!("operands must have rank ≥ 1, got {a:?} and {b:?}")));
     }

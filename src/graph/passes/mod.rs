@@ -19,9 +19,12 @@ pub use dead::eliminate_dead_nodes;
 pub use fold::{fold_constants, MAX_FOLDED_BYTES};
 pub use fuse::fuse_activations;
 pub use identity::remove_identities;
+/// The two-conv QDQ chain the lowering's tests use, for the export tests.
+#[cfg(test)]
+pub(crate) use qdq::tests::chain as qdq_test_chain;
 pub use qdq::{
-    arithmetic_table, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic, NodeArithmetic,
-    QdqLowering,
+    arithmetic_table, border_conversions, lower_qdq, lower_qdq_report, node_arithmetic, Arithmetic,
+    NodeArithmetic, QdqLowering,
 };
 
 use crate::error::Result;

@@ -51,6 +51,8 @@ mod matmul;
 mod normalization;
 mod pool;
 mod quantize;
+mod quantized_elementwise;
+mod quantized_pool;
 mod reduce;
 mod resize;
 #[cfg(test)]
@@ -77,6 +79,9 @@ pub enum Family {
     Conv,
     /// QLinearConv, QuantizeLinear, DequantizeLinear.
     Quantize,
+    /// QLinearAdd / QLinearMul, QLinearConcat, LookupTable: the integer ops between quantized
+    /// layers, made by the QDQ lowering.
+    QuantizedElementwise,
     /// MaxPool, AveragePool and their global forms.
     Pool,
     /// BatchNormalization, LayerNormalization, LRN, Softmax, LogSoftmax.
@@ -89,23 +94,33 @@ pub enum Family {
     Layout,
     /// Gather, Shape, ConstantOfShape, Range, Identity, Dropout.
     Indexing,
+    /// QLinearAveragePool, QLinearGlobalAveragePool: made by the QDQ lowering.
+    QuantizedPool,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 13] = [
         Family::Elementwise,
         Family::Convert,
         Family::Matmul,
         Family::Conv,
         Family::Quantize,
+        Family::QuantizedElementwise,
         Family::Pool,
         Family::Normalization,
         Family::Reduce,
         Family::Resize,
         Family::Layout,
         Family::Indexing,
+        Family::QuantizedPool,
     ];
+
+    /// Whether only kiln's passes make this family's ops: they have no ONNX op type (its
+    /// [`FamilySpec::onnx`] is empty), and the exporter writes each as several standard nodes.
+    pub fn made_by_passes(self) -> bool {
+        matches!(self, Family::QuantizedElementwise | Family::QuantizedPool)
+    }
 
     /// This family's registry entry.
     pub fn spec(self) -> &'static FamilySpec {
@@ -115,12 +130,14 @@ impl Family {
             Family::Matmul => &matmul::SPEC,
             Family::Conv => &conv::SPEC,
             Family::Quantize => &quantize::SPEC,
+            Family::QuantizedElementwise => &quantized_elementwise::SPEC,
             Family::Pool => &pool::SPEC,
             Family::Normalization => &normalization::SPEC,
             Family::Reduce => &reduce::SPEC,
             Family::Resize => &resize::SPEC,
             Family::Layout => &layout::SPEC,
             Family::Indexing => &indexing::SPEC,
+            Family::QuantizedPool => &quantized_pool::SPEC,
         }
     }
 }
@@ -221,9 +238,14 @@ impl Op {
             Op::QLinearConv(_) | Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => {
                 Family::Quantize
             }
+            Op::DynamicQuantizeLinear | Op::QLinearMatMul { .. } => Family::Quantize,
+            Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => {
+                Family::QuantizedElementwise
+            }
             Op::MaxPool(_) | Op::AveragePool(_) | Op::GlobalAveragePool | Op::GlobalMaxPool => {
                 Family::Pool
             }
+            Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => Family::QuantizedPool,
             Op::BatchNormalization { .. }
             | Op::LayerNormalization { .. }
             | Op::Lrn(_)

@@ -3,8 +3,9 @@
 //! exact i32 accumulation and requantization to int8. Reference:
 //! [`reference_conv2d_q8`](super::reference_conv2d_q8), which the result matches exactly.
 
-use crate::device::{Binding, Gpu};
+use crate::device::{Binding, Gpu, GpuBuffer};
 use crate::error::{Error, Result};
+use crate::ops::conv::depthwise_q8::{self, depthwise_q8_fits};
 use crate::ops::conv::params::ConvDims;
 use crate::ops::conv::programs::{CONV2D_Q8_BUILTIN, CONV2D_Q8_UNPACKED};
 use crate::ops::conv::reference_q8::{requantize_multipliers, MAX_Q8_K};
@@ -65,6 +66,16 @@ impl GpuQ8ConvWeights {
     pub fn shape(&self) -> [usize; 4] {
         self.shape
     }
+
+    /// One weight scale per output channel.
+    pub(super) fn scales(&self) -> &[f32] {
+        &self.scales
+    }
+
+    /// The weight rows, four int8 values per word, each row padded to whole words.
+    pub(super) fn weight_words(&self) -> &GpuBuffer {
+        self.weights.data()
+    }
 }
 
 /// `Q8ConvParams` in `conv_q8.wgsl`.
@@ -80,7 +91,7 @@ struct Q8ConvParams {
 }
 
 /// Checks everything [`conv2d_q8`] is given and returns the dimensions and `K`.
-fn check_operands(
+pub(super) fn check_operands(
     op: &'static str,
     gpu: &Gpu,
     (x, w, bias): (&GpuTensor, &GpuQ8ConvWeights, Option<&GpuTensor>),
@@ -141,6 +152,19 @@ impl Default for Q8ConvEpilogue {
     }
 }
 
+/// Fails unless the epilogue's input and output are `I8` or `U8`.
+pub(super) fn check_q8_dtypes(op: &'static str, epilogue: Q8ConvEpilogue) -> Result<()> {
+    for dtype in [epilogue.input, epilogue.output] {
+        if !matches!(dtype, DType::I8 | DType::U8) {
+            return Err(Error::InvalidArgument {
+                op,
+                detail: format!("int8 conv activations are i8 or u8, not {dtype}"),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// `QLinearConv` on the GPU: `x` int8 `[N, C, H, W]` quantized per `quant`, `w` with per-channel
 /// scales, `bias` optional i32 `[M]`; the result is int8 `[N, M, OH, OW]` quantized with
 /// `quant`'s output scale and zero point. `K` must be at most [`MAX_Q8_K`].
@@ -166,7 +190,9 @@ pub fn conv2d_q8(
 
 /// [`conv2d_q8`] with int8 or uint8 input and output and an optional fused Relu
 /// ([`Q8ConvEpilogue`]): uint8 data is int8 with the top bit of each byte flipped, exactly, so the
-/// arithmetic is [`conv2d_q8`]'s.
+/// arithmetic is [`conv2d_q8`]'s. Depthwise convolutions ([`depthwise_q8_fits`]) run the direct
+/// depthwise kernel ([`super::depthwise_q8`], `path` unused there), every other one the implicit
+/// GEMM on `path`.
 pub fn conv2d_q8_with(
     gpu: &Gpu,
     (x, w, bias): (&GpuTensor, &GpuQ8ConvWeights, Option<&GpuTensor>),
@@ -176,15 +202,11 @@ pub fn conv2d_q8_with(
     epilogue: Q8ConvEpilogue,
 ) -> Result<GpuTensor> {
     const OP: &str = "conv2d_q8";
-    for dtype in [epilogue.input, epilogue.output] {
-        if !matches!(dtype, DType::I8 | DType::U8) {
-            return Err(Error::InvalidArgument {
-                op: OP,
-                detail: format!("int8 conv activations are i8 or u8, not {dtype}"),
-            });
-        }
-    }
+    check_q8_dtypes(OP, epilogue)?;
     let (dims, k) = check_operands(OP, gpu, (x, w, bias), quant, params, path, epilogue.input)?;
+    if depthwise_q8_fits(&dims) {
+        return depthwise_q8::launch(gpu, (x, w, bias), quant, params, epilogue, &dims);
+    }
     let program = match path {
         Dot4Path::Builtin => &CONV2D_Q8_BUILTIN,
         Dot4Path::Unpacked => &CONV2D_Q8_UNPACKED,

@@ -10,8 +10,8 @@
 //! never stored (an implicit GEMM, [`mod@f32`], [`mod@f16`]); 1×1 convolutions with stride 1 and no
 //! padding take the same program with the gather specialised away (a direct read of x as `[C,
 //! H·W]`). Depthwise convolutions, where that product degenerates to one row per group, have a
-//! direct kernel; int8 ([`int8`]) is the same implicit GEMM on packed words with `dot4I8Packed`;
-//! the transposed convolution ([`transpose`]) gathers the inputs of each output. A one-group
+//! direct kernel in f32 and in int8 ([`depthwise_q8`]); int8 ([`int8`]) is otherwise the same
+//! implicit GEMM on packed words with `dot4I8Packed`; the transposed convolution ([`transpose`]) gathers the inputs of each output. A one-group
 //! convolution whose weight stays compressed (int8, int4, block-sparse, N:M) runs an explicit
 //! im2col in slabs around the weight kernels of its layout ([`im2col`]), which need no conv
 //! variant; int8 and int4 weights of any group count have their own A loaders for the implicit
@@ -30,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod depthwise_q8;
 pub mod f16;
 pub mod f32;
 mod gemm;
@@ -46,6 +47,7 @@ pub mod transpose;
 mod uniform;
 pub mod weight_only;
 
+pub use depthwise_q8::{conv2d_q8_depthwise, depthwise_q8_fits, DEPTHWISE_Q8_MAX_TAPS};
 pub use f16::{conv2d_f16, conv2d_f16_with_path, reference_conv2d_f16};
 pub use f32::{conv2d_f32, conv2d_f32_with_path, ConvPath};
 pub use geometry::{AutoPad, ConvGeometry, ConvSpec, TransposeSpec};

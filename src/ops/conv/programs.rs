@@ -3,8 +3,8 @@
 //! `[M, C/groups, kH, kW]` is already `[M/groups, K]` row-major per group), the im2col gather as B
 //! (`matmul_b_im2col*.wgsl`) and an NCHW C store (`matmul_c_nchw_*.wgsl`), or an int8 weight
 //! through `matmul_a_q8w.wgsl` or an int4 one through `matmul_a_q4.wgsl` (weight-only); depthwise,
-//! transposed
-//! and int8 convolutions are kernels of their own, and the packed-weight path is an explicit
+//! transposed and int8 convolutions (GEMM and depthwise) are kernels of their own, and the
+//! packed-weight path is an explicit
 //! im2col and a copy back to NCHW around the weight kernels ([`super::im2col`]).
 
 use crate::device::ShaderProgram;
@@ -21,6 +21,7 @@ const A_F32_VEC4_WGSL: &str = include_str!("../../../shaders/matmul_a_f32_vec4.w
 const DOT4_I8_BUILTIN_WGSL: &str = include_str!("../../../shaders/dot4_i8_builtin.wgsl");
 const DOT4_I8_UNPACKED_WGSL: &str = include_str!("../../../shaders/dot4_i8_unpacked.wgsl");
 const CONV_Q8_WGSL: &str = include_str!("../../../shaders/conv_q8.wgsl");
+const Q8_REQUANTIZE_WGSL: &str = include_str!("../../../shaders/conv_q8_requantize.wgsl");
 
 /// f32 implicit GEMM, weights read as vec4 (needs `K = C/groups·kH·kW` divisible by 4).
 pub const CONV2D_F32_VEC4: ShaderProgram = ShaderProgram {
@@ -152,14 +153,35 @@ pub const CONV_TRANSPOSE2D_F32: ShaderProgram = ShaderProgram {
 /// Int8 QLinearConv with `dot4I8Packed`.
 pub const CONV2D_Q8_BUILTIN: ShaderProgram = ShaderProgram {
     name: "conv2d_q8_builtin",
-    parts: &[DOT4_I8_BUILTIN_WGSL, GEOMETRY_WGSL, CONV_Q8_WGSL],
+    parts: &[
+        DOT4_I8_BUILTIN_WGSL,
+        GEOMETRY_WGSL,
+        Q8_REQUANTIZE_WGSL,
+        CONV_Q8_WGSL,
+    ],
     needs_f16: false,
 };
 
 /// Int8 QLinearConv with int8 unpacked by shifts: any device.
 pub const CONV2D_Q8_UNPACKED: ShaderProgram = ShaderProgram {
     name: "conv2d_q8_unpacked",
-    parts: &[DOT4_I8_UNPACKED_WGSL, GEOMETRY_WGSL, CONV_Q8_WGSL],
+    parts: &[
+        DOT4_I8_UNPACKED_WGSL,
+        GEOMETRY_WGSL,
+        Q8_REQUANTIZE_WGSL,
+        CONV_Q8_WGSL,
+    ],
+    needs_f16: false,
+};
+
+/// Direct depthwise int8 QLinearConv (groups == C, any channel multiplier): any device.
+pub const CONV2D_DEPTHWISE_Q8: ShaderProgram = ShaderProgram {
+    name: "conv2d_depthwise_q8",
+    parts: &[
+        GEOMETRY_WGSL,
+        Q8_REQUANTIZE_WGSL,
+        include_str!("../../../shaders/conv_depthwise_q8.wgsl"),
+    ],
     needs_f16: false,
 };
 
@@ -199,6 +221,7 @@ pub const PROGRAMS: &[&ShaderProgram] = &[
     &CONV_TRANSPOSE2D_F32,
     &CONV2D_Q8_BUILTIN,
     &CONV2D_Q8_UNPACKED,
+    &CONV2D_DEPTHWISE_Q8,
     &CONV_IM2COL,
     &CONV_ROWS_TO_NCHW,
 ];

@@ -86,9 +86,33 @@ pub(super) fn pool2d(
     options: &Pool2dOptions,
 ) -> Result<GpuTensor> {
     let output_shape = pool2d_output_shape(input.shape(), options)?;
-    let [n, c, in_h, in_w] = nchw("pool2d", input.shape())?;
-    let [_, _, out_h, out_w] = output_shape;
-    let output = GpuTensor::uninit(gpu, &output_shape, input.dtype())?;
+    let shape = nchw("pool2d", input.shape())?;
+    pool2d_viewed(gpu, kind, input, shape, options, &output_shape)
+}
+
+/// GlobalMaxPool over an int8 or uint8 tensor of rank ≥ 3 (checked by the caller): each (n, c)
+/// plane of `L` elements viewed as an `L × 1` image and pooled by one `L × 1` MaxPool window.
+pub(super) fn global_max_pool_q8(gpu: &Gpu, input: &GpuTensor) -> Result<GpuTensor> {
+    let (shape, output_shape, plane_len) = global_shapes("global_max_pool", input.shape())?;
+    let options = Pool2dOptions {
+        kernel: [plane_len, 1],
+        ..Pool2dOptions::square(1, 1)
+    };
+    let viewed = [shape[0], shape[1], plane_len, 1];
+    pool2d_viewed(gpu, PoolKind::Max, input, viewed, &options, &output_shape)
+}
+
+/// `pool2d` of `input` viewed as the NCHW `shape` (same element count), written as `output_shape`.
+fn pool2d_viewed(
+    gpu: &Gpu,
+    kind: PoolKind,
+    input: &GpuTensor,
+    [n, c, in_h, in_w]: [usize; 4],
+    options: &Pool2dOptions,
+    output_shape: &[usize],
+) -> Result<GpuTensor> {
+    let [out_h, out_w] = options.output_size([in_h, in_w])?;
+    let output = GpuTensor::uninit(gpu, output_shape, input.dtype())?;
     let count = output.len();
     to_u32("pool2d input elements", input.len())?;
     // The kernel's window arithmetic is in i32.
@@ -151,23 +175,8 @@ pub(super) fn global_pool(gpu: &Gpu, kind: PoolKind, input: &GpuTensor) -> Resul
         PoolKind::Average => "global_average_pool",
     };
     input.expect_dtype(op, DType::F32)?;
-    let shape = input.shape();
-    if shape.len() < 3 {
-        return Err(Error::ShapeMismatch {
-            op,
-            detail: format!("expected [N, C, spatial...] of rank at least 3, got {shape:?}"),
-        });
-    }
+    let (shape, output_shape, plane_len) = global_shapes(op, input.shape())?;
     let planes = shape[0] * shape[1];
-    let plane_len: usize = shape[2..].iter().product();
-    if plane_len == 0 && planes > 0 {
-        return Err(Error::ShapeMismatch {
-            op,
-            detail: format!("cannot pool the empty planes of shape {shape:?}"),
-        });
-    }
-    let mut output_shape = vec![1; shape.len()];
-    output_shape[..2].copy_from_slice(&shape[..2]);
     let output = GpuTensor::uninit(gpu, &output_shape, DType::F32)?;
     to_u32("global pool input elements", input.len())?;
     let params = GlobalPoolParams {
@@ -183,4 +192,28 @@ pub(super) fn global_pool(gpu: &Gpu, kind: PoolKind, input: &GpuTensor) -> Resul
     ];
     gpu.dispatch(&pipeline, &bindings, grid_for(gpu, planes, 1)?)?;
     Ok(output)
+}
+
+/// For a global pool of `shape` (`[N, C, spatial...]`, rank ≥ 3, non-empty planes): `shape`, the
+/// output shape `[N, C, 1, ...]` and the plane length.
+pub(super) fn global_shapes(
+    op: &'static str,
+    shape: &[usize],
+) -> Result<(Vec<usize>, Vec<usize>, usize)> {
+    if shape.len() < 3 {
+        return Err(Error::ShapeMismatch {
+            op,
+            detail: format!("expected [N, C, spatial...] of rank at least 3, got {shape:?}"),
+        });
+    }
+    let plane_len: usize = shape[2..].iter().product();
+    if plane_len == 0 && shape[0] * shape[1] > 0 {
+        return Err(Error::ShapeMismatch {
+            op,
+            detail: format!("cannot pool the empty planes of shape {shape:?}"),
+        });
+    }
+    let mut output_shape = vec![1; shape.len()];
+    output_shape[..2].copy_from_slice(&shape[..2]);
+    Ok((shape.to_vec(), output_shape, plane_len))
 }

@@ -2,7 +2,8 @@
 //! asymmetric pads, dilations, `ceil_mode`, `count_include_pad`, as ONNX defines them), and the
 //! global pools that reduce each (n, c) plane to one value. The CPU references in
 //! [`reference`](mod@reference) are the specification; the GPU launchers in this file must match
-//! them (max exactly, average within [`average_pool_tolerance`]).
+//! them (max exactly, average within [`average_pool_tolerance`]). The quantized average pools
+//! (QLinearAveragePool, QLinearGlobalAveragePool) are in [`qlinear`], exact in integers.
 //!
 //! ```no_run
 //! use kiln::{device::Gpu, ops::pooling::{max_pool2d, Pool2dOptions}, tensor::GpuTensor};
@@ -15,9 +16,21 @@
 //! ```
 
 mod kernels;
+pub mod qlinear;
+mod qlinear_kernels;
+#[cfg(test)]
+mod qlinear_tests;
 pub mod reference;
 
 pub use kernels::{GLOBAL_POOL_F32, POOL2D_F16_PACKED, POOL2D_F32, POOL2D_Q8_PACKED};
+pub use qlinear::{
+    reference_qlinear_average_pool2d, reference_qlinear_global_average_pool, QLinearPoolQuant,
+    MAX_QLINEAR_POOL_TAPS,
+};
+pub use qlinear_kernels::{
+    qlinear_average_pool2d, qlinear_global_average_pool, GLOBAL_POOL_QLINEAR,
+    POOL2D_QLINEAR_AVERAGE,
+};
 pub use reference::{reference_global_pool, reference_pool2d};
 
 use crate::device::{Gpu, ShaderProgram};
@@ -30,6 +43,8 @@ pub const PROGRAMS: &[&ShaderProgram] = &[
     &POOL2D_F16_PACKED,
     &POOL2D_Q8_PACKED,
     &GLOBAL_POOL_F32,
+    &POOL2D_QLINEAR_AVERAGE,
+    &GLOBAL_POOL_QLINEAR,
 ];
 
 /// Which reduction a pool applies to its window.
@@ -175,9 +190,12 @@ pub fn global_average_pool(gpu: &Gpu, input: &GpuTensor) -> Result<GpuTensor> {
     kernels::global_pool(gpu, PoolKind::Average, input)
 }
 
-/// GlobalMaxPool: the maximum of each (n, c) plane of an f32 tensor of rank ≥ 3 (NaN
-/// propagates), shaped `[N, C, 1, …, 1]`.
+/// GlobalMaxPool: the maximum of each (n, c) plane of an f32, int8 or uint8 tensor of rank ≥ 3
+/// (NaN propagates), shaped `[N, C, 1, …, 1]`.
 pub fn global_max_pool(gpu: &Gpu, input: &GpuTensor) -> Result<GpuTensor> {
+    if matches!(input.dtype(), DType::I8 | DType::U8) {
+        return kernels::global_max_pool_q8(gpu, input);
+    }
     kernels::global_pool(gpu, PoolKind::Max, input)
 }
 

@@ -33,7 +33,12 @@ pub fn reference_pool2d(
 
 /// The positions (possibly outside `0..size`) of a window's taps along one axis, and whether
 /// each lies inside the padded input.
-fn taps(options: &Pool2dOptions, axis: usize, size: usize, out: usize) -> Vec<(i64, bool)> {
+pub(super) fn taps(
+    options: &Pool2dOptions,
+    axis: usize,
+    size: usize,
+    out: usize,
+) -> Vec<(i64, bool)> {
     let start = (out * options.strides[axis]) as i64 - options.pads[axis] as i64;
     let padded_end = (size + options.pads[axis + 2]) as i64;
     (0..options.kernel[axis])

@@ -12,8 +12,14 @@
 //! quotient on the other side of a .5 boundary ([`quotient_near_tie`]), where it may differ by one.
 //! Scales should be finite, positive and normal; others give unspecified (never unsafe) results.
 
+mod dynamic;
 mod layout;
 mod reference;
+
+pub use dynamic::{
+    dynamic_quantize_linear, reference_dynamic_quantize_linear, DynamicQuantized,
+    DYNAMIC_QUANTIZE_APPLY, DYNAMIC_QUANTIZE_RANGE,
+};
 
 pub use layout::{quotient_near_tie, Granularity, QdqAttributes, QdqLayout};
 pub use reference::{
@@ -49,7 +55,12 @@ pub const DEQUANTIZE_LINEAR: ShaderProgram = ShaderProgram {
 };
 
 /// The shader programs of this op family.
-pub const PROGRAMS: &[&ShaderProgram] = &[&QUANTIZE_LINEAR, &DEQUANTIZE_LINEAR];
+pub const PROGRAMS: &[&ShaderProgram] = &[
+    &QUANTIZE_LINEAR,
+    &DEQUANTIZE_LINEAR,
+    &DYNAMIC_QUANTIZE_RANGE,
+    &DYNAMIC_QUANTIZE_APPLY,
+];
 
 /// `QdqParams` of `shaders/quantize_common.wgsl`.
 #[repr(C)]

@@ -1,5 +1,5 @@
-//! ONNX Resize over the H and W of an NCHW f32 tensor: nearest (every `nearest_mode`) and
-//! bilinear, under every `coordinate_transformation_mode` except `tf_crop_and_resize`, from scales
+//! ONNX Resize over the H and W of an NCHW f32 tensor (int8 and uint8 with nearest): nearest
+//! (every `nearest_mode`) and bilinear, under every `coordinate_transformation_mode` except `tf_crop_and_resize`, from scales
 //! or sizes. The rules are in [`coordinates`]; [`reference_resize_axes`], the one reference (any
 //! rank, any axes), applies them one axis at a time in f64, and [`reference_resize`] is its NCHW
 //! form. The launcher builds a table of taps per axis with the same rules (so which inputs are read
@@ -39,8 +39,15 @@ pub const RESIZE_F32: ShaderProgram = ShaderProgram {
     needs_f16: false,
 };
 
+/// Nearest Resize over int8 or uint8 packed four per word, one thread per output word.
+pub const RESIZE_NEAREST_Q8: ShaderProgram = ShaderProgram {
+    name: "resize_nearest_q8",
+    parts: &[include_str!("../../../shaders/resize_nearest_q8.wgsl")],
+    needs_f16: false,
+};
+
 /// The shader programs of the resize family.
-pub const PROGRAMS: &[&ShaderProgram] = &[&RESIZE_F32];
+pub const PROGRAMS: &[&ShaderProgram] = &[&RESIZE_F32, &RESIZE_NEAREST_Q8];
 
 /// The absolute tolerance of bilinear output, relative to the largest input magnitude: each of
 /// the two 1-D blends rounds its weights (2⁻²⁴ relative), two products and a sum, at most 4 ulp
@@ -88,9 +95,14 @@ struct ResizeParams {
     count: u32,
 }
 
-/// Resize of an NCHW f32 tensor over H and W.
+/// Resize of an NCHW tensor over H and W: f32, or with nearest mode int8 or uint8 (copied
+/// exactly).
 pub fn resize(gpu: &Gpu, input: &GpuTensor, options: &ResizeOptions) -> Result<GpuTensor> {
-    input.expect_dtype("resize", DType::F32)?;
+    let linear = matches!(options.mode, ResizeMode::Linear);
+    let bytes = matches!(input.dtype(), DType::I8 | DType::U8);
+    if !bytes || linear {
+        input.expect_dtype("resize", DType::F32)?;
+    }
     let [n, c, in_h, in_w] =
         <[usize; 4]>::try_from(input.shape()).map_err(|_| Error::ShapeMismatch {
             op: "resize",
@@ -98,7 +110,7 @@ pub fn resize(gpu: &Gpu, input: &GpuTensor, options: &ResizeOptions) -> Result<G
         })?;
     let (out_h, scale_h) = axis_geometry(options.target, 0, in_h)?;
     let (out_w, scale_w) = axis_geometry(options.target, 1, in_w)?;
-    let output = GpuTensor::uninit(gpu, &[n, c, out_h, out_w], DType::F32)?;
+    let output = GpuTensor::uninit(gpu, &[n, c, out_h, out_w], input.dtype())?;
     if output.is_empty() {
         return Ok(output);
     }
@@ -128,15 +140,22 @@ pub fn resize(gpu: &Gpu, input: &GpuTensor, options: &ResizeOptions) -> Result<G
         out_w: to_u32("resize output width", out_w)?,
         count: to_u32("resize output elements", output.len())?,
     };
-    let linear = matches!(options.mode, ResizeMode::Linear);
-    let pipeline = gpu.pipeline(&RESIZE_F32, &[("LINEAR", f64::from(u8::from(linear)))])?;
+    let (pipeline, threads) = if bytes {
+        (
+            gpu.pipeline(&RESIZE_NEAREST_Q8, &[])?,
+            output.len().div_ceil(4),
+        )
+    } else {
+        let linear = [("LINEAR", f64::from(u8::from(linear)))];
+        (gpu.pipeline(&RESIZE_F32, &linear)?, output.len())
+    };
     let bindings = [
         (0, Binding::Storage(input.buffer())),
         (1, Binding::Storage(&taps)),
         (2, Binding::Storage(output.buffer())),
         (3, Binding::Uniform(bytemuck::bytes_of(&params))),
     ];
-    let grid = grid_for(gpu, output.len(), ELEMENTWISE_WORKGROUP)?;
+    let grid = grid_for(gpu, threads, ELEMENTWISE_WORKGROUP)?;
     gpu.dispatch(&pipeline, &bindings, grid)?;
     Ok(output)
 }

@@ -17,7 +17,12 @@ use crate::tensor::{DType, GpuTensor, Q8Weights, TensorData};
 
 /// GlobalAveragePool or GlobalMaxPool (`max`) of an f32 NCHW tensor.
 pub(super) fn global_pool(args: &Args<'_>, max: bool) -> Result<GpuTensor> {
-    let x = args.tensor_of(0, &[DType::F32])?;
+    let dtypes: &[DType] = if max {
+        &[DType::F32, DType::I8, DType::U8]
+    } else {
+        &[DType::F32]
+    };
+    let x = args.tensor_of(0, dtypes)?;
     if max {
         pooling::global_max_pool(args.gpu, x)
     } else {
@@ -196,7 +201,21 @@ pub(super) fn pool(args: &Args<'_>, attrs: &PoolAttrs, max: bool) -> Result<GpuT
         &[DType::F32, DType::F16]
     };
     let x = args.tensor_of(0, dtypes)?;
-    let input = spatial(args, x.shape())?;
+    let options = pool_options(args, attrs, x.shape())?;
+    if max {
+        pooling::max_pool2d(args.gpu, x, &options)
+    } else {
+        pooling::average_pool2d(args.gpu, x, &options)
+    }
+}
+
+/// The 2-D window of a pool with `attrs` over an NCHW input of `shape`, after `auto_pad`.
+pub(super) fn pool_options(
+    args: &Args<'_>,
+    attrs: &PoolAttrs,
+    shape: &[usize],
+) -> Result<Pool2dOptions> {
+    let input = spatial(args, shape)?;
     let pads = resolve_auto_pads(
         attrs.auto_pad,
         &input,
@@ -205,17 +224,12 @@ pub(super) fn pool(args: &Args<'_>, attrs: &PoolAttrs, max: bool) -> Result<GpuT
         &attrs.dilations,
         &attrs.pads,
     )?;
-    let options = Pool2dOptions {
+    Ok(Pool2dOptions {
         kernel: pair(args, &attrs.kernel_shape, "kernel_shape")?,
         strides: pair(args, &attrs.strides, "strides")?,
         pads: pads4(args, pads)?,
         dilations: pair(args, &attrs.dilations, "dilations")?,
         ceil_mode: attrs.ceil_mode,
         count_include_pad: attrs.count_include_pad,
-    };
-    if max {
-        pooling::max_pool2d(args.gpu, x, &options)
-    } else {
-        pooling::average_pool2d(args.gpu, x, &options)
-    }
+    })
 }

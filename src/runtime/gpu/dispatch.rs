@@ -7,16 +7,19 @@ use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::normalization::lrn;
 use crate::runtime::gpu::args::Args;
-use crate::runtime::gpu::{conv, convert, dense, layout, pointwise};
+use crate::runtime::gpu::{
+    conv, convert, dense, layout, pointwise, quantized_elementwise, quantized_matmul,
+    quantized_pool,
+};
 use crate::tensor::{DType, GpuTensor};
 
-/// What the ops without a GPU kernel (MatMulInteger, Shape, ConstantOfShape, Range) need instead:
+/// What the ops without a GPU kernel (Shape, ConstantOfShape, Range) need instead:
 /// inputs that depend only on shapes and initializers, so the passes fold them into constants.
 const FOLDED_ONLY: &str = "has no GPU kernel; it must be folded into a constant by \
      the passes, which happens when it depends only on initializers and input shapes";
 
 /// The ops (by ONNX name) that have no GPU kernel: [`lower`] answers them with [`FOLDED_ONLY`].
-pub(crate) const NO_GPU_KERNEL: [&str; 4] = ["MatMulInteger", "Shape", "ConstantOfShape", "Range"];
+pub(crate) const NO_GPU_KERNEL: [&str; 3] = ["Shape", "ConstantOfShape", "Range"];
 
 /// Records the launches of `args.node`'s op and returns its outputs.
 pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
@@ -39,12 +42,19 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         Op::ConvTranspose(attrs) => conv::conv_transpose(args, attrs),
         Op::QLinearConv(attrs) => conv::q8_conv_weights(args)
             .and_then(|weights| conv::qlinear_conv(args, attrs, &weights)),
+        Op::QLinearBinary { op } => quantized_elementwise::qlinear_binary(args, *op),
+        Op::QLinearConcat { axis } => quantized_elementwise::qlinear_concat(args, *axis),
+        Op::LookupTable { x_dtype } => quantized_elementwise::lookup_table(args, *x_dtype),
         Op::QuantizeLinear { axis, .. } => pointwise::quantize(args, *axis),
         Op::DequantizeLinear { axis } => pointwise::dequantize(args, *axis),
+        Op::DynamicQuantizeLinear => return quantized_matmul::dynamic_quantize(args),
+        Op::QLinearMatMul { activation } => quantized_matmul::qlinear_matmul(args, *activation),
         Op::MaxPool(attrs) => conv::pool(args, attrs, true),
         Op::AveragePool(attrs) => conv::pool(args, attrs, false),
         Op::GlobalAveragePool => conv::global_pool(args, false),
         Op::GlobalMaxPool => conv::global_pool(args, true),
+        Op::QLinearAveragePool(attrs) => quantized_pool::qlinear_average_pool(args, attrs),
+        Op::QLinearGlobalAveragePool => quantized_pool::qlinear_global_average_pool(args),
         Op::BatchNormalization { epsilon } => pointwise::batch_norm(args, *epsilon),
         Op::LayerNormalization { axis, epsilon } => pointwise::layer_norm(args, *axis, *epsilon),
         Op::Lrn(attrs) => lrn(args.gpu, args.tensor_of(0, &[DType::F32])?, attrs),
@@ -76,7 +86,8 @@ pub(super) fn lower(args: &Args<'_>) -> Result<Vec<GpuTensor>> {
         | Op::Identity
         | Op::Dropout => layout::relabel(args),
         Op::Gather { axis } => convert::gather(args, *axis),
-        op @ (Op::MatMulInteger | Op::Shape { .. } | Op::ConstantOfShape { .. } | Op::Range) => {
+        Op::MatMulInteger => quantized_matmul::matmul_integer(args),
+        op @ (Op::Shape { .. } | Op::ConstantOfShape { .. } | Op::Range) => {
             let listed = NO_GPU_KERNEL.join(", ");
             Err(args.unsupported(format!(
                 "{} {FOLDED_ONLY} (ops without one: {listed})",

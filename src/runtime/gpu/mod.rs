@@ -23,6 +23,9 @@ mod dispatch;
 mod layout;
 pub mod packed;
 mod pointwise;
+mod quantized_elementwise;
+mod quantized_matmul;
+mod quantized_pool;
 
 #[cfg(test)]
 pub(crate) use dispatch::NO_GPU_KERNEL;
@@ -158,6 +161,11 @@ pub fn reads_as_constant(op: &Op, index: usize) -> bool {
         | Op::Reduce { .. }
         | Op::BatchNormalization { .. } => index >= 1,
         Op::QLinearConv(_) => index != 0 && index != 8,
+        Op::MatMulInteger => index == 1 || index == 3,
+        Op::QLinearMatMul { .. } => !matches!(index, 0 | 2),
+        Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => index >= 1,
+        Op::QLinearBinary { .. } => index != 0 && index != 3,
+        Op::QLinearConcat { .. } => index < 2 || !(index - 2).is_multiple_of(3),
         Op::ConstantOfShape { .. } | Op::Range => true,
         _ => false,
     }

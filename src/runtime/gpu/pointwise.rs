@@ -11,7 +11,7 @@ use crate::ops::normalization::{
 };
 use crate::ops::quantize::{dequantize_linear, quantize_linear, QdqAttributes};
 use crate::ops::reduce::{self, ReduceKind};
-use crate::ops::resize::{resize, ResizeOptions, ResizeTarget};
+use crate::ops::resize::{resize, ResizeMode, ResizeOptions, ResizeTarget};
 use crate::ops::softmax::{log_softmax, softmax};
 use crate::runtime::gpu::args::Args;
 use crate::runtime::gpu::layout::{copy, view};
@@ -174,7 +174,11 @@ pub(super) fn batch_norm(args: &Args<'_>, epsilon: f32) -> Result<GpuTensor> {
 
 /// Resize over H and W of an NCHW tensor; scales or sizes of N and C must leave them unchanged.
 pub(super) fn resize_node(args: &Args<'_>, attrs: &ResizeAttrs) -> Result<GpuTensor> {
-    let x = args.tensor_of(0, &F32)?;
+    let dtypes: &[DType] = match attrs.mode {
+        ResizeMode::Nearest(_) => &[DType::F32, DType::I8, DType::U8],
+        ResizeMode::Linear => &F32,
+    };
+    let x = args.tensor_of(0, dtypes)?;
     let shape = x.shape();
     if shape.len() != 4 {
         return Err(args.unsupported(format!(

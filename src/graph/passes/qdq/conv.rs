@@ -118,7 +118,7 @@ fn plan_conv(graph: &Graph, conv: &Node) -> Refusal {
 
 /// The per-tensor int8 or uint8 quantization of a Conv's input DQ or output Q, with an explicit
 /// constant zero point (whose dtype is the activation's).
-fn activation_quantization(
+pub(super) fn activation_quantization(
     graph: &Graph,
     node: &Node,
     what: &str,
@@ -150,7 +150,7 @@ fn check_weight(quant: &Quantization, out_channels: usize) -> std::result::Resul
 }
 
 /// The int32 bias initializer under a bias DequantizeLinear whose scale is `x_scale · w_scale[m]`.
-fn bias_input(
+pub(super) fn bias_input(
     graph: &Graph,
     bias: &str,
     x_quant: &Quantization,
@@ -181,7 +181,7 @@ fn bias_input(
 
 /// Follows the Conv's output to its QuantizeLinear, through an optional Relu: (relu, the Q's
 /// index, the indices of the nodes the QLinearConv replaces after the Conv).
-fn consumers(
+pub(super) fn consumers(
     graph: &Graph,
     output: &str,
 ) -> std::result::Result<(bool, usize, Vec<usize>), String> {

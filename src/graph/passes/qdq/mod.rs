@@ -6,15 +6,36 @@
 //! [`lower_qdq`] runs before constant folding (which would turn a weight's DequantizeLinear into a
 //! float initializer) and logs at `info` which nodes it lowered and, for each Conv it left in
 //! float, why. Patterns lowered today: `DQ(x), DQ(w), [DQ(b)] → Conv → [Relu] → Q` ⇒
-//! `QLinearConv` ([`conv`]) and `DQ(x) → MaxPool → Q` with the same quantization ⇒ MaxPool on
-//! the integers ([`pool`]).
+//! `QLinearConv` ([`conv`]); `DQ(x) → op → Q` with the same quantization, for every op that only
+//! moves or selects values (MaxPool, Reshape, Transpose, Slice, nearest Resize, Pad, ...) ⇒ the op
+//! on the integers ([`passthrough`]); `DQ → AveragePool / GlobalAveragePool → Q` ⇒
+//! `QLinearAveragePool / QLinearGlobalAveragePool` ([`average`]); `DQ(a), DQ(b) → Add/Mul → Q` ⇒
+//! `QLinearBinary` ([`binary`]), `DQ(x_i)… → Concat → Q` ⇒ `QLinearConcat` ([`concat`]), any
+//! element-wise chain from one DQ to one Q ⇒ `LookupTable` ([`table`]), and
+//! `DQ(x), DQ(w), [DQ(b)] → MatMul | Gemm → [Relu] → Q` ⇒ `QLinearMatMul` ([`matmul`]).
 
-mod conv;
-mod placement;
-mod pool;
+mod average;
 #[cfg(test)]
-mod tests;
+mod average_tests;
+mod binary;
+mod border;
+mod concat;
+mod conv;
+mod elementwise;
+#[cfg(test)]
+mod elementwise_tests;
+mod matmul;
+#[cfg(test)]
+mod matmul_tests;
+mod passthrough;
+#[cfg(test)]
+mod passthrough_tests;
+mod placement;
+mod table;
+#[cfg(test)]
+pub(crate) mod tests;
 
+pub use border::border_conversions;
 pub use placement::{arithmetic_table, node_arithmetic, Arithmetic, NodeArithmetic};
 
 use crate::error::Result;
@@ -24,9 +45,11 @@ use crate::tensor::{DType, HostTensor};
 /// Which nodes [`lower_qdq`] lowered, and the reasons it left the others in float.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QdqLowering {
-    /// Names of the nodes now computed in integers (Conv as QLinearConv, MaxPool on int8/uint8).
+    /// Names of the nodes now computed in integers (Conv as QLinearConv, value moves on
+    /// int8/uint8, Add/Mul as QLinearBinary, Concat as QLinearConcat, an element-wise chain as a
+    /// LookupTable named after its last node, ...).
     pub lowered: Vec<String>,
-    /// `(node, reason)` for each Conv or MaxPool left in float.
+    /// `(node, reason)` for each node the lowering considered and left in float.
     pub kept_float: Vec<(String, String)>,
 }
 
@@ -42,6 +65,7 @@ pub fn lower_qdq(graph: &mut Graph) -> Result<usize> {
 /// [`lower_qdq`], returning which nodes were lowered and why the others were not.
 pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
     let mut report = QdqLowering::default();
+    let borders = elementwise::QdqBorders::of(graph);
     let mut index = 0;
     while index < graph.nodes.len() {
         let name = graph.nodes[index].name.clone();
@@ -51,10 +75,32 @@ pub fn lower_qdq_report(graph: &mut Graph) -> Result<QdqLowering> {
                 conv::apply(graph, index, lowering);
                 "an integer QLinearConv"
             }),
-            Op::MaxPool(_) => pool::plan(graph, index).map(|lowering| {
-                pool::apply(graph, index, lowering);
-                "a MaxPool on its quantized values"
+            Op::MatMul { .. } | Op::Gemm { .. } => matmul::plan(graph, index)?.map(|lowering| {
+                matmul::apply(graph, index, lowering);
+                "an integer QLinearMatMul"
             }),
+            Op::AveragePool(_) | Op::GlobalAveragePool => {
+                average::plan(graph, index).map(|lowering| {
+                    average::apply(graph, index, lowering);
+                    "an integer QLinearAveragePool"
+                })
+            }
+            ref op if passthrough::moves_values(op) => {
+                passthrough::plan(graph, index).map(|lowering| {
+                    passthrough::apply(graph, index, lowering);
+                    "a move of its quantized values"
+                })
+            }
+            Op::Unary(_) | Op::Binary(_) | Op::Clip
+                if borders.reports_elementwise(graph, index) =>
+            {
+                elementwise::lower(graph, &mut index)
+            }
+            Op::Concat { .. } if borders.reports_concat(graph, index) => concat::plan(graph, index)
+                .map(|lowering| {
+                    concat::apply(graph, index, lowering);
+                    "a QLinearConcat"
+                }),
             _ => {
                 index += 1;
                 continue;

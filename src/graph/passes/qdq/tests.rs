@@ -14,7 +14,7 @@ fn tensor(shape: &[usize], data: TensorData) -> HostTensor {
 
 /// `x → Q → DQ → conv1 (bias) → Relu → Q → DQ → conv2 → Q → y_q`, 3 → 5 → 7 channels, uint8
 /// activations with zero point 128, per-channel int8 weights.
-fn chain() -> Graph {
+pub(crate) fn chain() -> Graph {
     let quantize = || Op::QuantizeLinear {
         axis: 1,
         saturate: true,

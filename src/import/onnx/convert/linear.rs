@@ -190,6 +190,8 @@ pub(super) fn quantize_family(op_type: &str) -> Option<Converter> {
         "QuantizeLinear" => quantize,
         "DequantizeLinear" => dequantize,
         "QLinearConv" => super::conv::qlinear_conv,
+        "DynamicQuantizeLinear" => super::integer::dynamic_quantize_linear,
+        "QLinearMatMul" => super::integer::qlinear_matmul,
         _ => return None,
     })
 }

@@ -8,6 +8,7 @@
 mod context;
 mod conv;
 mod elementwise;
+mod integer;
 mod layout;
 mod legacy;
 mod linear;
@@ -43,12 +44,15 @@ fn converter(family: Family, op_type: &str) -> Option<Converter> {
         Family::Matmul => linear::matmul_family(op_type),
         Family::Conv => conv::conv_family(op_type),
         Family::Quantize => linear::quantize_family(op_type),
+        Family::QuantizedElementwise => None,
         Family::Pool => conv::pool_family(op_type),
         Family::Normalization => reduce::normalization_family(op_type),
         Family::Reduce => reduce::reduce_family(op_type),
         Family::Resize => resize::resize_family(op_type),
         Family::Layout => layout::layout_family(op_type),
         Family::Indexing => layout::indexing_family(op_type),
+        // onnxruntime's com.microsoft ops: made by the QDQ lowering, never imported.
+        Family::QuantizedPool => None,
     }
 }
 

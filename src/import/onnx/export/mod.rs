@@ -5,11 +5,19 @@
 //! `qdq.rs`): int8/uint8 or, from opset 21, int4/uint4 initializers and `DequantizeLinear`
 //! nodes; layouts ONNX lacks (block-sparse, N:M) are written dense.
 
+mod integer;
+#[cfg(test)]
+mod integer_tests;
 mod nodes;
 mod opset;
 mod qdq;
 #[cfg(test)]
 mod qdq_tests;
+mod qlinear_matmul;
+mod qlinear_pool;
+mod quantized_elementwise;
+#[cfg(test)]
+mod quantized_elementwise_tests;
 #[cfg(test)]
 mod round_trip_tests;
 #[cfg(test)]
@@ -87,7 +95,7 @@ fn model_proto(graph: &Graph, options: &ExportOptions) -> Result<ModelProto> {
         qdq::write_packed_weight(&mut writer, name, weight)?;
     }
     for node in &graph.nodes {
-        nodes::write_node(&mut writer, node)?;
+        nodes::write_node(&mut writer, graph, node)?;
     }
     let mut initializer: Vec<_> = graph
         .initializers

@@ -1,14 +1,16 @@
-//! One kiln [`Node`] to its ONNX node(s). Most ops map to one node of the same name with their
-//! attributes spelled out; three need more: a fused `activation` becomes a following activation
-//! node, SiLU becomes `Sigmoid` then `Mul`, and an opset < 13 Softmax (`coerce_2d`) becomes
-//! `Flatten`, `Softmax`, and a `Reshape` back to the input's `Shape`.
+//! One kiln [`Node`] to its ONNX node(s). Integer ops go out as QDQ patterns (`integer.rs`); most
+//! others map to one node of the same name with their attributes spelled out; three need more:
+//! a fused `activation` becomes a following activation node, SiLU becomes `Sigmoid` then `Mul`,
+//! and an opset < 13 Softmax (`coerce_2d`) becomes `Flatten`, `Softmax`, and a `Reshape` back to
+//! the input's `Shape`.
 
+use super::integer;
 use super::writer::{
     bool_attribute, counts_attribute, float_attribute, int_attribute, ints_attribute,
     string_attribute, tensor_attribute, NodeWriter,
 };
 use crate::error::{Error, Result};
-use crate::graph::{AutoPad, ConvAttrs, Node, Op, PoolAttrs, ResizeAttrs};
+use crate::graph::{AutoPad, ConvAttrs, Graph, Node, Op, PoolAttrs, ResizeAttrs};
 use crate::import::onnx::proto::AttributeProto;
 use crate::import::onnx::tensor::{dtype_code, tensor_to_proto};
 use crate::ops::elementwise::UnaryOp;
@@ -18,7 +20,7 @@ use crate::ops::Activation;
 use crate::tensor::HostTensor;
 
 /// Writes `node` as ONNX node(s).
-pub(crate) fn write_node(writer: &mut NodeWriter, node: &Node) -> Result<()> {
+pub(crate) fn write_node(writer: &mut NodeWriter, graph: &Graph, node: &Node) -> Result<()> {
     let mut inputs: Vec<String> = node
         .inputs
         .iter()
@@ -26,9 +28,16 @@ pub(crate) fn write_node(writer: &mut NodeWriter, node: &Node) -> Result<()> {
         .collect();
     let outputs = node.outputs.clone();
     match &node.op {
+        Op::QLinearConv(conv) => return integer::write_qlinear_conv(writer, graph, node, conv),
+        Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => {
+            return super::quantized_elementwise::write_quantized_elementwise(writer, node);
+        }
         Op::Unary(UnaryOp::Activation(activation)) => {
             let (input, output) = single_io(node)?;
             return write_activation(writer, &node.name, (*activation).into(), input, output);
+        }
+        Op::QLinearAveragePool(_) | Op::QLinearGlobalAveragePool => {
+            return super::qlinear_pool::write_qlinear_pool(writer, node);
         }
         Op::Softmax {
             axis,
@@ -51,6 +60,9 @@ pub(crate) fn write_node(writer: &mut NodeWriter, node: &Node) -> Result<()> {
                 inputs.resize(2, String::new());
                 inputs.push(fill);
             }
+        }
+        Op::QLinearMatMul { activation } => {
+            return super::qlinear_matmul::write_expanded(writer, node, *activation);
         }
         _ => {}
     }
@@ -84,12 +96,6 @@ fn fused_activation(node: &Node) -> Result<Activation> {
         Op::Conv(conv) => conv.activation,
         Op::ConvTranspose(transpose) => transpose.conv.activation,
         Op::MatMul { activation } | Op::Gemm { activation, .. } => *activation,
-        Op::QLinearConv(conv) if conv.activation != Activation::Identity => {
-            return Err(unsupported(
-                node,
-                "a QLinearConv with a fused activation has no ONNX form",
-            ));
-        }
         _ => Activation::Identity,
     })
 }
@@ -99,6 +105,9 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
     Ok(match &node.op {
         Op::Unary(_) | Op::Binary(_) | Op::Clip | Op::Where | Op::Compare(_) | Op::Not => vec![],
         Op::MatMul { .. } | Op::MatMulInteger | Op::GlobalAveragePool | Op::GlobalMaxPool => vec![],
+        Op::DynamicQuantizeLinear | Op::QLinearMatMul { .. } => vec![],
+        // Written as several standard nodes by `quantized_elementwise.rs`, never as one.
+        Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => vec![],
         Op::Slice
         | Op::Squeeze
         | Op::Unsqueeze
@@ -136,7 +145,8 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
         }
         Op::DequantizeLinear { axis } => vec![int_attribute("axis", *axis)],
         Op::MaxPool(pool) => pool_attributes(pool, false),
-        Op::AveragePool(pool) => pool_attributes(pool, true),
+        Op::AveragePool(pool) | Op::QLinearAveragePool(pool) => pool_attributes(pool, true),
+        Op::QLinearGlobalAveragePool => vec![],
         Op::BatchNormalization { epsilon } => vec![float_attribute("epsilon", *epsilon)],
         Op::LayerNormalization { axis, epsilon } => {
             vec![
@@ -204,7 +214,7 @@ fn attributes(node: &Node, opset: i64) -> Result<Vec<AttributeProto>> {
     })
 }
 
-fn conv_attributes(conv: &ConvAttrs) -> Vec<AttributeProto> {
+pub(super) fn conv_attributes(conv: &ConvAttrs) -> Vec<AttributeProto> {
     let mut list = vec![int_attribute(
         "group",
         i64::try_from(conv.group).unwrap_or(i64::MAX),
@@ -217,7 +227,7 @@ fn conv_attributes(conv: &ConvAttrs) -> Vec<AttributeProto> {
     list
 }
 
-fn pool_attributes(pool: &PoolAttrs, average: bool) -> Vec<AttributeProto> {
+pub(super) fn pool_attributes(pool: &PoolAttrs, average: bool) -> Vec<AttributeProto> {
     let mut list = vec![bool_attribute("ceil_mode", pool.ceil_mode)];
     nonempty(&mut list, "kernel_shape", &pool.kernel_shape);
     nonempty(&mut list, "strides", &pool.strides);
@@ -297,7 +307,7 @@ fn pad_mode_name(mode: PadMode) -> &'static str {
 }
 
 /// An activation from `input` to `output` as ONNX node(s) named from `name`.
-fn write_activation(
+pub(super) fn write_activation(
     writer: &mut NodeWriter,
     name: &str,
     activation: Activation,
@@ -399,7 +409,7 @@ fn single_io(node: &Node) -> Result<(String, String)> {
     }
 }
 
-fn unsupported(node: &Node, detail: &str) -> Error {
+pub(super) fn unsupported(node: &Node, detail: &str) -> Error {
     Error::Unsupported {
         location: node.location(),
         detail: detail.to_string(),

@@ -47,7 +47,11 @@ fn form_opset(node: &Node) -> i64 {
             mode: PadMode::Wrap,
         } => 19,
         Op::Resize(resize) if resize.coordinates == CoordinateMode::HalfPixelSymmetric => 19,
-        Op::AveragePool(pool) if pool.dilations.iter().any(|&dilation| dilation != 1) => 19,
+        Op::AveragePool(pool) | Op::QLinearAveragePool(pool)
+            if pool.dilations.iter().any(|&dilation| dilation != 1) =>
+        {
+            19
+        }
         Op::QuantizeLinear {
             saturate: false, ..
         } => 19,

@@ -142,7 +142,6 @@ pub(crate) fn many_ops() -> Graph {
         step("range", Op::Range, &["zero", "q_scale", "q_scale"], &["rng"]),
         step("expand", Op::Expand, &["rng", "shape"], &["ex"]),
         step("deconv", Op::ConvTranspose(deconv), &["x", "w"], &["dc"]),
-        step("qconv", Op::QLinearConv(conv_attrs(Activation::Identity)), &["q", "q_scale", "q_zero", "int8_w", "q_scale", "q_zero", "q_scale", "q_zero"], &["qc"]),
         step("equal", Op::Compare(CompareOp::Equal), &["mask", "mask"], &["eq"]),
         step("half_sum", Op::Variadic(VariadicOp::Sum), &["half", "half", "half"], &["hsum"]),
         step("lrn", Op::Lrn(LrnAttrs { size: 4, alpha: 2e-4, beta: 0.5, bias: 2.0 }), &["x"], &["lrn"]),

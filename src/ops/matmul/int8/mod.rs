@@ -28,13 +28,18 @@
 //! # Ok(()) }
 //! ```
 
+mod integer;
 mod operands;
+mod qlinear;
 mod reference;
+
+pub use integer::{integer_weights, matmul_integer, MATMUL_Q8_PACK};
+pub use qlinear::{qlinear_matmul, reference_qlinear_matmul, requantize, Requantization};
 
 pub use operands::{GpuQ8Activations, GpuQ8Weights};
 pub use reference::{reference_matmul_integer, reference_q8, reference_q8_i32, IntegerProduct};
 
-use crate::device::{Binding, Gpu, OverrideConstant, ShaderProgram};
+use crate::device::{Binding, Gpu, GpuBuffer, OverrideConstant, ShaderProgram};
 use crate::error::{Error, Result};
 use crate::ops::matmul::tiled::{self, to_u32, ACTIVATION_WGSL, EPILOGUE_WGSL};
 use crate::ops::matmul::MatmulDims;
@@ -46,6 +51,7 @@ const DOT4_I8_UNPACKED_WGSL: &str = include_str!("../../../../shaders/dot4_i8_un
 const MATMUL_Q8_WGSL: &str = include_str!("../../../../shaders/matmul_q8.wgsl");
 const STORE_I32_WGSL: &str = include_str!("../../../../shaders/matmul_q8_store_i32.wgsl");
 const STORE_F32_WGSL: &str = include_str!("../../../../shaders/matmul_q8_store_f32.wgsl");
+const STORE_Q8_WGSL: &str = include_str!("../../../../shaders/matmul_q8_store_q8.wgsl");
 
 /// The longest `K` for which the exact accumulator fits i32: `|a − a_zp|` and `|w − w_zp|` are at
 /// most 255, and `32768 · 255² = 2 130 739 200 < 2³¹`. Beyond it the kernel's wrapping i32
@@ -95,12 +101,29 @@ pub const MATMUL_Q8_F32_UNPACKED: ShaderProgram = ShaderProgram {
     needs_f16: false,
 };
 
+/// Requantized int8 or uint8 output (QLinearMatMul), `dot4I8Packed`.
+pub const MATMUL_Q8_Q8_BUILTIN: ShaderProgram = ShaderProgram {
+    name: "matmul_q8_q8_builtin",
+    parts: &[DOT4_I8_BUILTIN_WGSL, MATMUL_Q8_WGSL, STORE_Q8_WGSL],
+    needs_f16: false,
+};
+
+/// Requantized int8 or uint8 output (QLinearMatMul), int8 unpacked by shifts.
+pub const MATMUL_Q8_Q8_UNPACKED: ShaderProgram = ShaderProgram {
+    name: "matmul_q8_q8_unpacked",
+    parts: &[DOT4_I8_UNPACKED_WGSL, MATMUL_Q8_WGSL, STORE_Q8_WGSL],
+    needs_f16: false,
+};
+
 /// The shader programs of this kernel family.
 pub const PROGRAMS: &[&ShaderProgram] = &[
     &MATMUL_Q8_I32_BUILTIN,
     &MATMUL_Q8_I32_UNPACKED,
     &MATMUL_Q8_F32_BUILTIN,
     &MATMUL_Q8_F32_UNPACKED,
+    &MATMUL_Q8_Q8_BUILTIN,
+    &MATMUL_Q8_Q8_UNPACKED,
+    &MATMUL_Q8_PACK,
 ];
 
 /// How the kernel multiplies four packed int8 pairs.
@@ -155,9 +178,40 @@ enum Output<'a> {
     I32,
     /// `act(a_scale · w_scale · acc + bias)`.
     F32 {
+        a_scale: f32,
         bias: Option<&'a GpuTensor>,
         activation: Activation,
     },
+    /// Requantized to int8 or uint8 (QLinearMatMul).
+    Q8(qlinear::DeviceRequantization<'a>),
+}
+
+/// The kernel's A operand, wherever it came from: `batch · M` int8 rows of `K`, each padded to
+/// whole words, and its zero points (i32, one or one per row of `M`) on the device.
+struct ActivationRows<'a> {
+    /// Independent products.
+    batch: usize,
+    /// Rows per product.
+    m: usize,
+    /// The reduction length.
+    k: usize,
+    /// The padded rows, four values per word.
+    data: &'a GpuBuffer,
+    /// One i32 zero point, or `m` of them.
+    zero_points: &'a GpuBuffer,
+    /// Whether `zero_points` holds one per row.
+    zero_point_per_row: bool,
+}
+
+impl ActivationRows<'_> {
+    /// `[M, K]` when `batch == 1`, else `[batch, M, K]`.
+    fn shape(&self) -> Vec<usize> {
+        if self.batch == 1 {
+            vec![self.m, self.k]
+        } else {
+            vec![self.batch, self.m, self.k]
+        }
+    }
 }
 
 /// `Q8Params` in `matmul_q8.wgsl`.
@@ -169,13 +223,14 @@ struct Q8Params {
     k: u32,
     k_words: u32,
     last_word_mask: u32,
-    a_zero_point: i32,
+    a_zero_point_per_row: u32,
     a_scale: f32,
+    y_zero_point: i32,
 }
 
 impl Q8Params {
     /// The kernel's parameters for `dims`, after checking that every index it forms fits u32.
-    fn new(dims: &MatmulDims, a: &GpuQ8Activations) -> Result<Self> {
+    fn new(dims: &MatmulDims, a: &ActivationRows, output: &Output) -> Result<Self> {
         let k_words = dims.k.div_ceil(4);
         to_u32("int8 matmul A words", dims.batch * dims.m * k_words)?;
         to_u32("int8 matmul W words", dims.n * k_words)?;
@@ -189,8 +244,16 @@ impl Q8Params {
                 0 => u32::MAX,
                 bytes => (1u32 << (8 * bytes)) - 1,
             },
-            a_zero_point: i32::from(a.zero_point()),
-            a_scale: a.scale(),
+            a_zero_point_per_row: u32::from(a.zero_point_per_row),
+            a_scale: match output {
+                Output::F32 { a_scale, .. } => *a_scale,
+                // The other stores do not read the scale.
+                Output::I32 | Output::Q8(_) => 1.0,
+            },
+            y_zero_point: match output {
+                Output::Q8(requant) => requant.y_zero_point,
+                Output::I32 | Output::F32 { .. } => 0,
+            },
         })
     }
 }
@@ -204,7 +267,7 @@ pub fn matmul_q8_i32(
     w: &GpuQ8Weights,
     path: Dot4Path,
 ) -> Result<GpuTensor> {
-    launch("matmul_q8_i32", gpu, a, w, Output::I32, path)
+    launch("matmul_q8_i32", gpu, &a.rows(), w, Output::I32, path)
 }
 
 /// The int8 matmul dequantized to f32: `act(a_scale · w_scale[n] · acc + bias[n])` with `acc` as
@@ -219,7 +282,12 @@ pub fn matmul_q8(
 ) -> Result<GpuTensor> {
     const OP: &str = "matmul_q8";
     tiled::check_bias(OP, bias, w.n())?;
-    launch(OP, gpu, a, w, Output::F32 { bias, activation }, path)
+    let output = Output::F32 {
+        a_scale: a.scale(),
+        bias,
+        activation,
+    };
+    launch(OP, gpu, &a.rows(), w, output, path)
 }
 
 /// The program for `path` and `output`, or why the device cannot run it.
@@ -230,6 +298,8 @@ fn program(gpu: &Gpu, path: Dot4Path, output: &Output) -> Result<&'static Shader
         (Output::I32, Dot4Path::Unpacked) => &MATMUL_Q8_I32_UNPACKED,
         (Output::F32 { .. }, Dot4Path::Builtin) => &MATMUL_Q8_F32_BUILTIN,
         (Output::F32 { .. }, Dot4Path::Unpacked) => &MATMUL_Q8_F32_UNPACKED,
+        (Output::Q8(_), Dot4Path::Builtin) => &MATMUL_Q8_Q8_BUILTIN,
+        (Output::Q8(_), Dot4Path::Unpacked) => &MATMUL_Q8_Q8_UNPACKED,
     })
 }
 
@@ -237,7 +307,7 @@ fn program(gpu: &Gpu, path: Dot4Path, output: &Output) -> Result<&'static Shader
 fn launch(
     op: &'static str,
     gpu: &Gpu,
-    a: &GpuQ8Activations,
+    a: &ActivationRows,
     w: &GpuQ8Weights,
     output: Output<'_>,
     path: Dot4Path,
@@ -246,22 +316,33 @@ fn launch(
     let dims = MatmulDims::infer(op, &a_shape, &[w.n(), w.k()], true)?;
     check_k_limit(op, dims.k)?;
     let program = program(gpu, path, &output)?;
-    let params = Q8Params::new(&dims, a)?;
-    let dtype = match output {
+    let params = Q8Params::new(&dims, a, &output)?;
+    let dtype = match &output {
         Output::I32 => DType::I32,
         Output::F32 { .. } => DType::F32,
+        Output::Q8(requant) => requant.output,
     };
     let c = GpuTensor::uninit(gpu, &dims.output_shape(a_shape.len()), dtype)?;
     let mut bindings = vec![
-        (0, Binding::Storage(a.data())),
+        (0, Binding::Storage(a.data)),
         (1, Binding::Storage(w.data())),
         (3, Binding::Storage(c.buffer())),
         (4, Binding::Uniform(bytemuck::bytes_of(&params))),
         (5, Binding::Storage(w.row_sums())),
         (6, Binding::Storage(w.zero_points())),
+        (8, Binding::Storage(a.zero_points)),
     ];
     let mut constants: Vec<OverrideConstant> = Vec::new();
-    if let Output::F32 { bias, activation } = output {
+    if let Output::Q8(requant) = &output {
+        gpu.clear(c.buffer());
+        constants.extend(requant.override_constants());
+        bindings.push((2, requant.bias_binding()));
+        bindings.push((7, Binding::Storage(requant.multipliers)));
+    }
+    if let Output::F32 {
+        bias, activation, ..
+    } = output
+    {
         constants.extend(activation.override_constants());
         constants.push(("HAS_BIAS", f64::from(u8::from(bias.is_some()))));
         let bias_binding = bias.map_or(Binding::Unused, |bias| Binding::Storage(bias.buffer()));

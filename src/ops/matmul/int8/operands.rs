@@ -1,6 +1,7 @@
 //! The int8 matmul's operands on the GPU: [`Q8Weights`] and [`Q8Activations`] uploaded as they
 //! are laid out on the host (src/tensor/q8.rs), after checking that the layout holds.
 
+use super::ActivationRows;
 use crate::device::{Gpu, GpuBuffer};
 use crate::error::{Error, Result};
 use crate::tensor::{Q8Activations, Q8Weights};
@@ -128,6 +129,7 @@ pub struct GpuQ8Activations {
     scale: f32,
     zero_point: i8,
     data: GpuBuffer,
+    zero_points: GpuBuffer,
 }
 
 impl GpuQ8Activations {
@@ -170,6 +172,8 @@ impl GpuQ8Activations {
             scale: activations.scale,
             zero_point: activations.zero_point,
             data: gpu.upload_bytes(activations.as_bytes())?,
+            zero_points: gpu
+                .upload_bytes(bytemuck::bytes_of(&i32::from(activations.zero_point)))?,
         })
     }
 
@@ -211,5 +215,17 @@ impl GpuQ8Activations {
     /// The padded int8 rows, four values per word.
     pub(crate) fn data(&self) -> &GpuBuffer {
         &self.data
+    }
+
+    /// The kernel's view of these activations: one zero point for every row.
+    pub(super) fn rows(&self) -> ActivationRows<'_> {
+        ActivationRows {
+            batch: self.batch,
+            m: self.m,
+            k: self.k,
+            data: &self.data,
+            zero_points: &self.zero_points,
+            zero_point_per_row: false,
+        }
     }
 }
