@@ -47,7 +47,7 @@ if ! "$venv/bin/python" -c "$versions_ok" 2>/dev/null; then
     exit 1
   fi
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "onnx==$ONNX_VERSION" \
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "onnx==$ONNX_VERSION" \
     "onnxruntime==$ONNXRUNTIME_VERSION" "numpy==$NUMPY_VERSION" "pillow==$PILLOW_VERSION"
 fi
 if [ ! -f "$models/yolov3-tiny.cfg" ] || [ ! -d "$models/photos" ]; then
