@@ -16,14 +16,22 @@ use kiln::runtime::Backend;
 
 use crate::common::{plan_ops, run_lowered};
 
-/// The venv with onnx and onnxruntime, or `None` (after saying why) when it is absent.
+/// The venv with onnx and onnxruntime, or `None` (after saying why) when it is absent and not
+/// required (`KILN_REQUIRE_QUANTIZED_MODELS=1`, which scripts/test.sh sets, makes it a failure).
 fn python() -> Option<PathBuf> {
     let python =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cache/ort-venv-quantize/bin/python");
     if python.exists() {
         return Some(python);
     }
-    eprintln!("skipping: {} is missing", python.display());
+    let reason = format!(
+        "{} is missing: scripts/make_quantized_models.sh makes it",
+        python.display()
+    );
+    if std::env::var("KILN_REQUIRE_QUANTIZED_MODELS").as_deref() == Ok("1") {
+        panic!("{reason} (KILN_REQUIRE_QUANTIZED_MODELS=1)");
+    }
+    eprintln!("skipping: {reason}");
     None
 }
 
