@@ -25,6 +25,17 @@ struct Operand {
     zero_point: usize,
 }
 
+/// Whether QLinearConv `node` can be written as QDQ: its scales are constants (the bias
+/// DequantizeLinear's scale is their product, and a per-channel weight scale sets the weight
+/// DequantizeLinear's axis). One fed at run time (as an imported QLinearConv may have) is written
+/// as the standard QLinearConv itself.
+pub(super) fn writes_as_qdq(graph: &Graph, node: &Node) -> bool {
+    [1, 4].iter().all(|&index| {
+        node.input(index)
+            .is_some_and(|name| graph.initializers.contains_key(name))
+    })
+}
+
 /// QLinearConv as `DQ → Conv → [activation] → Q` (see the module doc).
 pub(super) fn write_qlinear_conv(
     writer: &mut NodeWriter,

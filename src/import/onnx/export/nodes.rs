@@ -28,7 +28,9 @@ pub(crate) fn write_node(writer: &mut NodeWriter, graph: &Graph, node: &Node) ->
         .collect();
     let outputs = node.outputs.clone();
     match &node.op {
-        Op::QLinearConv(conv) => return integer::write_qlinear_conv(writer, graph, node, conv),
+        Op::QLinearConv(conv) if integer::writes_as_qdq(graph, node) => {
+            return integer::write_qlinear_conv(writer, graph, node, conv);
+        }
         Op::QLinearBinary { .. } | Op::QLinearConcat { .. } | Op::LookupTable { .. } => {
             return super::quantized_elementwise::write_quantized_elementwise(writer, node);
         }
@@ -96,6 +98,13 @@ fn fused_activation(node: &Node) -> Result<Activation> {
         Op::Conv(conv) => conv.activation,
         Op::ConvTranspose(transpose) => transpose.conv.activation,
         Op::MatMul { activation } | Op::Gemm { activation, .. } => *activation,
+        Op::QLinearConv(conv) if conv.activation != Activation::Identity => {
+            return Err(unsupported(
+                node,
+                "a QLinearConv with a fused activation and scales fed at run time has no ONNX \
+                 form",
+            ));
+        }
         _ => Activation::Identity,
     })
 }
