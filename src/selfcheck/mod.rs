@@ -4,6 +4,7 @@
 
 mod conv_rows;
 mod elementwise_rows;
+mod integer_rows;
 mod matmul_rows;
 mod normalization_rows;
 mod pooling_rows;
@@ -130,6 +131,7 @@ pub fn run(gpu: &Gpu) -> Result<Vec<CheckRow>> {
     let mut rng = crate::check::SeededRng::new(2026);
     let mut rows = matmul_rows::rows(gpu, &mut rng)?;
     rows.extend(quantized_rows::rows(gpu, &mut rng)?);
+    rows.extend(integer_rows::rows(gpu, &mut rng)?);
     rows.extend(conv_rows::rows(gpu, &mut rng)?);
     rows.extend(elementwise_rows::rows(gpu, &mut rng)?);
     rows.extend(pooling_rows::rows(gpu, &mut rng)?);
