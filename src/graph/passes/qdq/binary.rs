@@ -5,12 +5,12 @@
 //! rounding boundary: [`crate::ops::quantized_elementwise`] derives the bound. For Add it holds
 //! while `a_scale/y_scale + b_scale/y_scale ≤ MAX_ADD_MULTIPLIER_SUM`; larger ratios stay float.
 
-use super::{dequantize_producer, quantization_of, sole_consumer};
+use super::conv::activation_quantization;
+use super::{dequantize_producer, sole_consumer};
 use crate::graph::{Graph, Node, Op};
 use crate::ops::quantized_elementwise::{
     QLinearBinaryOp, TensorQuantization, MAX_ADD_MULTIPLIER_SUM,
 };
-use crate::tensor::DType;
 
 /// One Add or Mul's lowering: the QLinearBinary's inputs and output, and the Q it replaces.
 pub(super) struct BinaryLowering {
@@ -95,16 +95,7 @@ pub(super) fn per_tensor(
     node: &Node,
     what: &str,
 ) -> std::result::Result<TensorQuantization, String> {
-    let quant = quantization_of(graph, node, None)?;
-    if node.input(2).is_none() || quant.scales.len() != 1 || quant.zero_points.len() != 1 {
-        return Err(format!(
-            "its {what} quantization ('{}') is not per-tensor with a constant zero point",
-            node.name
-        ));
-    }
-    if !matches!(quant.dtype, DType::I8 | DType::U8) {
-        return Err(format!("its {what} is quantized to {}", quant.dtype));
-    }
+    let quant = activation_quantization(graph, node, what)?;
     let quantization = TensorQuantization {
         scale: quant.scales[0],
         zero_point: quant.zero_points[0],

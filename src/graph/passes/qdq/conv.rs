@@ -73,18 +73,7 @@ fn plan_conv(graph: &Graph, conv: &Node) -> Refusal {
         None => None,
         Some(b) => Some(bias_input(graph, b, &x_quant, &w_quant, out_channels)?),
     };
-    let (relu, q_index, replaced) = consumers(graph, &conv.outputs[0])?;
-    let q = &graph.nodes[q_index];
-    activation_quantization(graph, q, "output")?;
-    if matches!(
-        q.op,
-        Op::QuantizeLinear {
-            saturate: false,
-            ..
-        }
-    ) {
-        return Err("its QuantizeLinear does not saturate".into());
-    }
+    let (relu, q, replaced) = output_quantize(graph, conv)?;
     let mut synthesized = Vec::new();
     let w_zero_point = match w_dq.input(2) {
         Some(name) => name.to_string(),
@@ -179,9 +168,31 @@ pub(super) fn bias_input(
     Ok(b_q)
 }
 
+/// The saturating per-tensor QuantizeLinear `node`'s output reaches through an optional Relu:
+/// (relu, the Q, the indices of the nodes the integer op replaces after `node`), or why there is
+/// none. Conv and MatMul/Gemm lowering share it.
+pub(super) fn output_quantize<'g>(
+    graph: &'g Graph,
+    node: &Node,
+) -> std::result::Result<(bool, &'g Node, Vec<usize>), String> {
+    let (relu, q_index, replaced) = consumers(graph, &node.outputs[0])?;
+    let q = &graph.nodes[q_index];
+    activation_quantization(graph, q, "output")?;
+    if matches!(
+        q.op,
+        Op::QuantizeLinear {
+            saturate: false,
+            ..
+        }
+    ) {
+        return Err("its QuantizeLinear does not saturate".into());
+    }
+    Ok((relu, q, replaced))
+}
+
 /// Follows the Conv's output to its QuantizeLinear, through an optional Relu: (relu, the Q's
 /// index, the indices of the nodes the QLinearConv replaces after the Conv).
-pub(super) fn consumers(
+fn consumers(
     graph: &Graph,
     output: &str,
 ) -> std::result::Result<(bool, usize, Vec<usize>), String> {

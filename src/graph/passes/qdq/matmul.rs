@@ -17,7 +17,7 @@
 //! extension; export writes the node back as `DQ → MatMul → [Add] → [Relu] → Q`
 //! (`src/import/onnx/export/qlinear_matmul.rs`), so the exported model stays standard ONNX.
 
-use super::conv::{activation_quantization, bias_input, consumers};
+use super::conv::{activation_quantization, bias_input, output_quantize};
 use super::{dequantize_producer, quantization_of, Quantization};
 use crate::error::{Error, Result};
 use crate::graph::passes::{initializer, unique_name};
@@ -139,27 +139,6 @@ fn plan_product(graph: &Graph, node: &Node, layout: WeightLayout) -> Refusal {
         output: q.outputs[0].clone(),
         replaced,
     })
-}
-
-/// The QuantizeLinear the product's output reaches through an optional Relu: (relu, the Q, the
-/// indices of the nodes the QLinearMatMul replaces after the product), or why there is none.
-fn output_quantize<'g>(
-    graph: &'g Graph,
-    node: &Node,
-) -> std::result::Result<(bool, &'g Node, Vec<usize>), String> {
-    let (relu, q_index, replaced) = consumers(graph, &node.outputs[0])?;
-    let q = &graph.nodes[q_index];
-    activation_quantization(graph, q, "output")?;
-    if matches!(
-        q.op,
-        Op::QuantizeLinear {
-            saturate: false,
-            ..
-        }
-    ) {
-        return Err("its QuantizeLinear does not saturate".into());
-    }
-    Ok((relu, q, replaced))
 }
 
 /// One scale and zero point, or one of each per output column (the weight's `N` axis).
