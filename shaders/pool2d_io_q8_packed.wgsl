@@ -1,6 +1,6 @@
-// int8 or uint8 operands of the 2-D MaxPool packed four per u32 word (joined after pool2d.wgsl;
-// little end first): each thread computes the four outputs of one output word and writes the whole
-// word, so neighbouring threads never share a word and no atomics are needed; bytes past the last
+// int8 or uint8 operands of the 2-D MaxPool packed four per u32 word (joined after pool2d.wgsl and
+// before q8_word_output.wgsl, whose entry writes each output word whole; little end first), so
+// neighbouring threads never share a word and no atomics are needed; bytes past the last
 // output are 0. Every 8-bit value is exact in f32, so the pool's max is the integers' max.
 // SIGNED: int8 (bytes sign-extended), else uint8. A window with no tap inside the input (possible
 // only with dilations) gives the type's lowest value.
@@ -26,20 +26,7 @@ fn q8_byte(value: f32) -> u32 {
     return u32(clamp(value, 0.0, 255.0));
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-    @builtin(workgroup_id) group: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_id) local: vec3<u32>,
-) {
-    let word = (group.y * groups.x + group.x) * WORKGROUP_SIZE + local.x;
-    let first = 4u * word;
-    if first >= params.count {
-        return;
-    }
-    var packed = 0u;
-    for (var byte = 0u; byte < 4u && first + byte < params.count; byte++) {
-        packed |= q8_byte(pool_value(first + byte)) << (8u * byte);
-    }
-    output[word] = packed;
+// The byte of pooled output element `index` (q8_word_output.wgsl packs four per word).
+fn output_byte(index: u32) -> u32 {
+    return q8_byte(pool_value(index));
 }

@@ -56,7 +56,7 @@ fn requantize(sum: i32, count: u32) -> u32 {
 }
 
 // The output byte of element `index` (flat NCHW index into the output).
-fn pooled_byte(index: u32) -> u32 {
+fn output_byte(index: u32) -> u32 {
     let ox = index % params.out_w;
     let oy = (index / params.out_w) % params.out_h;
     let plane = index / (params.out_w * params.out_h);
@@ -84,22 +84,4 @@ fn pooled_byte(index: u32) -> u32 {
         }
     }
     return requantize(sum, select(real, in_padded, COUNT_INCLUDE_PAD));
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-    @builtin(workgroup_id) group: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_id) local: vec3<u32>,
-) {
-    let word = (group.y * groups.x + group.x) * WORKGROUP_SIZE + local.x;
-    let first = 4u * word;
-    if first >= params.count {
-        return;
-    }
-    var packed = 0u;
-    for (var byte = 0u; byte < 4u && first + byte < params.count; byte++) {
-        packed |= pooled_byte(first + byte) << (8u * byte);
-    }
-    output[word] = packed;
 }

@@ -21,29 +21,11 @@ struct ResizeParams {
 const WORKGROUP_SIZE: u32 = 256u;
 
 // The byte of output element `index`: the input byte its row and column taps select.
-fn resized_byte(index: u32) -> u32 {
+fn output_byte(index: u32) -> u32 {
     let ox = index % params.out_w;
     let oy = (index / params.out_w) % params.out_h;
     let plane = index / (params.out_w * params.out_h);
     let source = plane * params.in_h * params.in_w + taps[3u * oy] * params.in_w
         + taps[3u * (params.out_h + ox)];
     return (input[source / 4u] >> (8u * (source % 4u))) & 0xffu;
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn main(
-    @builtin(workgroup_id) group: vec3<u32>,
-    @builtin(num_workgroups) groups: vec3<u32>,
-    @builtin(local_invocation_id) local: vec3<u32>,
-) {
-    let word = (group.y * groups.x + group.x) * WORKGROUP_SIZE + local.x;
-    let first = 4u * word;
-    if first >= params.count {
-        return;
-    }
-    var packed = 0u;
-    for (var byte = 0u; byte < 4u && first + byte < params.count; byte++) {
-        packed |= resized_byte(first + byte) << (8u * byte);
-    }
-    output[word] = packed;
 }

@@ -36,6 +36,7 @@ pub const POOL2D_Q8_PACKED: ShaderProgram = ShaderProgram {
     parts: &[
         POOL2D_WGSL,
         include_str!("../../../shaders/pool2d_io_q8_packed.wgsl"),
+        include_str!("../../../shaders/q8_word_output.wgsl"),
     ],
     needs_f16: false,
 };

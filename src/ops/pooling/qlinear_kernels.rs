@@ -15,7 +15,10 @@ use crate::tensor::{DType, GpuTensor};
 /// word.
 pub const POOL2D_QLINEAR_AVERAGE: ShaderProgram = ShaderProgram {
     name: "pool2d_qlinear_average",
-    parts: &[include_str!("../../../shaders/pool2d_qlinear_average.wgsl")],
+    parts: &[
+        include_str!("../../../shaders/pool2d_qlinear_average.wgsl"),
+        include_str!("../../../shaders/q8_word_output.wgsl"),
+    ],
     needs_f16: false,
 };
 

@@ -42,7 +42,10 @@ pub const RESIZE_F32: ShaderProgram = ShaderProgram {
 /// Nearest Resize over int8 or uint8 packed four per word, one thread per output word.
 pub const RESIZE_NEAREST_Q8: ShaderProgram = ShaderProgram {
     name: "resize_nearest_q8",
-    parts: &[include_str!("../../../shaders/resize_nearest_q8.wgsl")],
+    parts: &[
+        include_str!("../../../shaders/resize_nearest_q8.wgsl"),
+        include_str!("../../../shaders/q8_word_output.wgsl"),
+    ],
     needs_f16: false,
 };
 
