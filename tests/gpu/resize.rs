@@ -11,7 +11,8 @@ use kiln::Error;
 
 use crate::common::{gpu, random_values};
 
-const MODES: [ResizeMode; 5] = [
+/// Every Resize mode (the property tests draw from it too).
+pub(crate) const MODES: [ResizeMode; 5] = [
     ResizeMode::Nearest(NearestMode::RoundPreferFloor),
     ResizeMode::Nearest(NearestMode::RoundPreferCeil),
     ResizeMode::Nearest(NearestMode::Floor),
@@ -19,7 +20,8 @@ const MODES: [ResizeMode; 5] = [
     ResizeMode::Linear,
 ];
 
-const COORDINATES: [CoordinateMode; 6] = [
+/// Every coordinate transformation mode (the property tests draw from it too).
+pub(crate) const COORDINATES: [CoordinateMode; 6] = [
     CoordinateMode::HalfPixel,
     CoordinateMode::HalfPixelSymmetric,
     CoordinateMode::PytorchHalfPixel,

@@ -6,30 +6,13 @@ use proptest::prelude::*;
 
 use kiln::check::compare;
 use kiln::ops::resize::{
-    reference_resize, resize, CoordinateMode, NearestMode, ResizeMode, ResizeOptions, ResizeTarget,
-    LINEAR_TOLERANCE,
+    reference_resize, resize, ResizeMode, ResizeOptions, ResizeTarget, LINEAR_TOLERANCE,
 };
 use kiln::tensor::GpuTensor;
 
 use super::{check, dim, ok, passed, values};
 use crate::common::gpu;
-
-const MODES: [ResizeMode; 5] = [
-    ResizeMode::Nearest(NearestMode::RoundPreferFloor),
-    ResizeMode::Nearest(NearestMode::RoundPreferCeil),
-    ResizeMode::Nearest(NearestMode::Floor),
-    ResizeMode::Nearest(NearestMode::Ceil),
-    ResizeMode::Linear,
-];
-
-const COORDINATES: [CoordinateMode; 6] = [
-    CoordinateMode::HalfPixel,
-    CoordinateMode::HalfPixelSymmetric,
-    CoordinateMode::PytorchHalfPixel,
-    CoordinateMode::AlignCorners,
-    CoordinateMode::Asymmetric,
-    CoordinateMode::TfHalfPixelForNn,
-];
+use crate::resize::{COORDINATES, MODES};
 
 fn targets() -> impl Strategy<Value = ResizeTarget> {
     prop_oneof![
